@@ -1,0 +1,127 @@
+"""Text -> signal hits and indicators, for one conversation or a batch.
+
+One ``Doc`` per message and language pack: normalise (with offset map) -> detect the
+language -> run that pack's blank pipeline (all rules in one Matcher + PhraseMatcher) ->
+map spans back to the original text. Unknown-language messages run every pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from . import lang as lang_detect
+from .indicators import Indicator, find_indicators
+from .messages import Conversation, Limits, coerce_conversation
+from .normalize import NormalizedText, normalize
+from .signals.pipe import SPAN_KEY, build_nlp
+from .signals.registry import get, rule_languages
+
+__all__ = ["MessageAnalysis", "SignalHit", "analyse", "analyse_many", "extract_indicators",
+           "extract_signals", "extract_signals_many"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalHit:
+    name: str
+    category: str
+    message_index: int
+    start: int  # offsets into the ORIGINAL message text
+    end: int
+    text: str
+    lang: str
+    rule_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAnalysis:
+    """Everything the scorer needs about one message, computed once."""
+
+    index: int  # the caller's message index
+    lang: str | None  # detected language, None if unknown or mixed
+    hits: tuple[SignalHit, ...]
+
+
+def _packs(detected: str | None) -> tuple[str, ...]:
+    langs = rule_languages()
+    return (detected,) if detected in langs else langs
+
+
+def _run_packs(jobs: list[tuple[int, str, NormalizedText]]) -> dict[int, list[SignalHit]]:
+    """``jobs``: (caller index, pack language, normalised text). Batched per pack."""
+    out: dict[int, list[SignalHit]] = {}
+    by_pack: dict[str, list[tuple[int, NormalizedText]]] = {}
+    for index, pack, norm in jobs:
+        by_pack.setdefault(pack, []).append((index, norm))
+    for pack, items in by_pack.items():
+        nlp = build_nlp(pack)
+        docs = nlp.pipe([norm.text for _, norm in items], batch_size=256)
+        for (index, norm), doc in zip(items, docs, strict=True):
+            bucket = out.setdefault(index, [])
+            for span in doc.spans[SPAN_KEY]:
+                start, end = norm.to_original(span.start_char, span.end_char)
+                bucket.append(SignalHit(span.label_, get(span.label_).category, index, start,
+                                        end, norm.original[start:end], pack, span.id_))
+    return out
+
+
+def _dedupe(hits: list[SignalHit]) -> tuple[SignalHit, ...]:
+    # The same span found by two packs (unknown language) counts once.
+    seen: set[tuple[str, int, int]] = set()
+    unique: list[SignalHit] = []
+    for hit in sorted(hits, key=lambda h: (h.start, h.end, h.name, h.lang)):
+        key = (hit.name, hit.start, hit.end)
+        if key not in seen:
+            seen.add(key)
+            unique.append(hit)
+    return tuple(unique)
+
+
+def analyse_many(conversations: Sequence[Conversation]) -> list[list[MessageAnalysis]]:
+    """Analyse every message of every conversation in one batched pass per language."""
+    jobs: list[tuple[int, str, NormalizedText]] = []
+    langs: list[str | None] = []
+    flat_index: list[tuple[int, int]] = []  # flat id -> (conversation, caller index)
+    for c, conv in enumerate(conversations):
+        for i, msg in enumerate(conv.messages):
+            norm = normalize(msg.text)
+            detected = lang_detect.detect(norm.text)
+            flat = len(flat_index)
+            flat_index.append((c, conv.offset + i))
+            langs.append(detected)
+            jobs.extend((flat, pack, norm) for pack in _packs(detected))
+    hits = _run_packs(jobs)
+    result: list[list[MessageAnalysis]] = [[] for _ in conversations]
+    for flat, (c, index) in enumerate(flat_index):
+        raw = [SignalHit(h.name, h.category, index, h.start, h.end, h.text, h.lang, h.rule_id)
+               for h in hits.get(flat, [])]
+        result[c].append(MessageAnalysis(index, langs[flat], _dedupe(raw)))
+    return result
+
+
+def analyse(conversation: Conversation) -> list[MessageAnalysis]:
+    return analyse_many([conversation])[0]
+
+
+def extract_signals(messages: Any, *, limits: Limits | None = None) -> list[SignalHit]:
+    """Signal hits of one message or conversation (see ``coerce_conversation``)."""
+    conv = coerce_conversation(messages, limits)
+    return [hit for m in analyse(conv) for hit in m.hits]
+
+
+def extract_signals_many(conversations: Iterable[Any], *,
+                         limits: Limits | None = None) -> list[list[SignalHit]]:
+    """Batch form of ``extract_signals`` (one ``nlp.pipe`` pass per language)."""
+    convs = [coerce_conversation(c, limits) for c in conversations]
+    return [[hit for m in analysed for hit in m.hits] for analysed in analyse_many(convs)]
+
+
+def extract_indicators(messages: Any, *, limits: Limits | None = None) -> list[Indicator]:
+    """Typed indicators (amounts, payment handles, deadlines, platforms, handles, phones)."""
+    conv = coerce_conversation(messages, limits)
+    return [ind for i, msg in enumerate(conv.messages)
+            for ind in find_indicators(msg.text, conv.offset + i)]

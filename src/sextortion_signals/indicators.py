@@ -1,0 +1,169 @@
+"""Typed indicator extraction: amounts with currency, payment handles and channels,
+deadlines, platforms, @handles, phone numbers.
+
+Runs on the ORIGINAL text (offsets need no mapping, wallet addresses stay intact). Every
+regex is linear: bounded character classes, literal alternations, no nested quantifiers.
+Lexicons are data (``data/indicators.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+__all__ = ["Indicator", "find_indicators"]
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    kind: str  # amount | crypto_wallet | cashtag | email | payment_channel | deadline |
+    #            platform | handle | phone
+    value: str  # canonical form: "150 EUR", "gift_card", "600 s", "snapchat"...
+    message_index: int
+    start: int
+    end: int
+    text: str
+    amount: float | None = None
+    currency: str | None = None
+    seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _alternation(terms: list[str]) -> str:
+    # Longest first so "gift card" wins over "gift"; each term escaped (data, not regex).
+    return "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True))
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    amount_prefix: re.Pattern[str]
+    amount_suffix: re.Pattern[str]
+    currency_of: dict[str, str]
+    channel: re.Pattern[str]
+    channel_kind: dict[str, str]
+    platform: re.Pattern[str]
+    duration: re.Pattern[str]
+    unit_seconds: dict[str, float]
+    deadline_phrase: re.Pattern[str]
+
+
+_NUMBER = r"\d[\d.,]{0,12}"
+_BTC = re.compile(r"(?<![A-Za-z0-9])(?:bc1[a-z0-9]{25,62}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})"
+                  r"(?![A-Za-z0-9])")
+_ETH = re.compile(r"(?<![A-Za-z0-9])0x[a-fA-F0-9]{40}(?![A-Za-z0-9])")
+_CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}(?![\w])")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[A-Za-z]{2,12}(?![\w])")
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
+_PHONE = re.compile(r"(?<![\w+])\+?\d[\d .-]{6,16}\d(?!\w)")
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> _Compiled:
+    path = resources.files("sextortion_signals") / "data" / "indicators.json"
+    lex = json.loads(path.read_text(encoding="utf-8"))
+    currency_of: dict[str, str] = {}
+    symbols: list[str] = []
+    words: list[str] = []
+    for code, spec in lex["currencies"].items():
+        for s in spec["symbols"]:
+            currency_of[s.lower()] = code
+            symbols.append(s)
+        for w in spec["words"]:
+            currency_of[w.lower()] = code
+            words.append(w)
+    channel_kind = {term.lower(): kind for kind, terms in lex["payment_channels"].items()
+                    for term in terms}
+    unit_seconds = {}
+    factor = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+    for unit, spellings in lex["duration_units"].items():
+        for sp in spellings:
+            unit_seconds[sp.lower()] = factor[unit]
+    phrases = [p for per_lang in lex["deadline_phrases"].values() for p in per_lang]
+    return _Compiled(
+        amount_prefix=re.compile(rf"(?<![\w$€£])({_alternation(symbols)})\s?({_NUMBER})(?!\d)",
+                                 re.IGNORECASE),
+        amount_suffix=re.compile(
+            rf"(?<![\w.,])({_NUMBER})\s?({_alternation(symbols + words)})(?![A-Za-z])",
+            re.IGNORECASE),
+        currency_of=currency_of,
+        channel=re.compile(rf"(?<!\w)({_alternation(list(channel_kind))})(?!\w)",
+                           re.IGNORECASE),
+        channel_kind=channel_kind,
+        platform=re.compile(rf"(?<![\w@])({_alternation(lex['platforms'])})(?!\w)",
+                            re.IGNORECASE),
+        duration=re.compile(rf"(?<![\w.,])(\d{{1,4}})\s?({_alternation(list(unit_seconds))})"
+                            r"(?![A-Za-z])", re.IGNORECASE),
+        unit_seconds=unit_seconds,
+        deadline_phrase=re.compile(rf"(?<!\w)({_alternation(phrases)})(?!\w)", re.IGNORECASE),
+    )
+
+
+def _parse_number(raw: str) -> float | None:
+    """'1.500,50' / '1,500.50' / '150' / '150,5' -> float; ambiguous junk -> None."""
+    s = raw.rstrip(".,")
+    if not s:
+        return None
+    last_dot, last_comma = s.rfind("."), s.rfind(",")
+    dec = max(last_dot, last_comma)
+    if dec != -1 and len(s) - dec - 1 in (1, 2):
+        int_part, frac = s[:dec], s[dec + 1:]
+    else:
+        int_part, frac = s, ""
+    int_digits = int_part.replace(".", "").replace(",", "")
+    if not int_digits.isdigit() or (frac and not frac.isdigit()):
+        return None
+    return float(f"{int_digits}.{frac or 0}")
+
+
+def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
+    """All indicators in one message, sorted by position."""
+    c = _compiled()
+    found: list[Indicator] = []
+
+    def add(kind: str, value: str, m: re.Match[str], group: int = 0, **extra: Any) -> None:
+        found.append(Indicator(kind, value, message_index, m.start(group), m.end(group),
+                               m.group(group), **extra))
+
+    for m in c.amount_prefix.finditer(text):
+        amount = _parse_number(m.group(2))
+        if amount is not None:
+            cur = c.currency_of[m.group(1).lower()]
+            add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
+    for m in c.amount_suffix.finditer(text):
+        amount = _parse_number(m.group(1))
+        if amount is not None:
+            cur = c.currency_of[m.group(2).lower()]
+            add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
+    for m in _BTC.finditer(text):
+        if any(ch.isalpha() for ch in m.group()) and any(ch.isdigit() for ch in m.group()):
+            add("crypto_wallet", "btc", m)
+    for m in _ETH.finditer(text):
+        add("crypto_wallet", "eth", m)
+    for m in _CASHTAG.finditer(text):
+        add("cashtag", m.group().lower(), m)
+    emails = list(_EMAIL.finditer(text))
+    for m in emails:
+        add("email", m.group().lower(), m)
+    for m in c.channel.finditer(text):
+        add("payment_channel", c.channel_kind[m.group(1).lower()], m, 1)
+    for m in c.platform.finditer(text):
+        add("platform", m.group(1).lower(), m, 1)
+    for m in _HANDLE.finditer(text):
+        add("handle", m.group().lower().rstrip("."), m)
+    for m in c.duration.finditer(text):
+        seconds = int(m.group(1)) * c.unit_seconds[m.group(2).lower()]
+        add("deadline", f"{seconds:g} s", m, seconds=seconds)
+    for m in c.deadline_phrase.finditer(text):
+        add("deadline", m.group(1).lower(), m, 1)
+    for m in _PHONE.finditer(text):
+        digits = sum(ch.isdigit() for ch in m.group())
+        if 8 <= digits <= 15:
+            add("phone", "".join(ch for ch in m.group() if ch.isdigit() or ch == "+"), m)
+    found.sort(key=lambda i: (i.start, i.end, i.kind))
+    return found

@@ -1,0 +1,161 @@
+"""Input model: what callers may pass, coerced into an ordered ``Conversation``.
+
+Accepted: ``str`` (one message), ``Message``, a sequence of ``str`` / ``Message`` /
+mappings with keys ``text`` (required), ``sender`` and ``timestamp`` (ISO-8601 string or
+epoch seconds). Oversized input is truncated or windowed and the result records it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import InvalidInputError
+
+DEFAULT_MAX_CHARS = 20_000
+DEFAULT_MAX_MESSAGES = 2_000
+_ALLOWED_KEYS = frozenset({"text", "sender", "timestamp"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits. Longer messages are truncated; longer conversations keep the most
+    recent ``max_messages`` (the newest messages matter most to a moderator)."""
+
+    max_chars: int = DEFAULT_MAX_CHARS
+    max_messages: int = DEFAULT_MAX_MESSAGES
+
+    def __post_init__(self) -> None:
+        for name in ("max_chars", "max_messages"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"Limits.{name} must be a positive int, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    text: str
+    sender: str | None = None
+    timestamp: float | None = None  # epoch seconds, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    messages: tuple[Message, ...]
+    # Index of messages[0] in the caller's input (non-zero when windowed).
+    offset: int = 0
+    truncated_messages: tuple[int, ...] = ()  # caller indices whose text was cut
+    dropped_messages: int = 0  # leading messages left out by windowing
+    warnings: tuple[str, ...] = field(default=())
+
+
+def parse_timestamp(value: object, where: str) -> float | None:
+    """ISO-8601 string or epoch seconds -> epoch seconds (naive ISO is taken as UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{where}: timestamp must be an ISO-8601 string or epoch seconds, "
+                        f"got bool")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"{where}: timestamp must be finite, got {value!r}")
+        return float(value)
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInputError(
+                f"{where}: timestamp {value[:40]!r} is not ISO-8601; use e.g. "
+                f"'2024-05-01T21:14:00Z' or epoch seconds like 1714598040"
+            ) from None
+    else:
+        raise TypeError(f"{where}: timestamp must be an ISO-8601 string or epoch seconds, "
+                        f"got {type(value).__name__}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def _check_text(text: object, where: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"{where}: 'text' must be str, got {type(text).__name__}")
+    # Lone surrogates (broken UTF-16 from some clients) cannot be encoded; replace them
+    # so that offsets stay valid rather than failing the whole conversation.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        text = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text
+
+
+def _coerce_one(item: object, index: int) -> Message:
+    where = f"message {index}"
+    if isinstance(item, Message):
+        return Message(_check_text(item.text, where), item.sender,
+                       parse_timestamp(item.timestamp, where))
+    if isinstance(item, str):
+        return Message(_check_text(item, where))
+    if isinstance(item, Mapping):
+        unknown = set(item) - _ALLOWED_KEYS
+        if unknown:
+            raise InvalidInputError(
+                f"{where}: unknown key(s) {sorted(map(str, unknown))}; allowed: text, sender, "
+                f"timestamp")
+        if "text" not in item:
+            raise InvalidInputError(f"{where}: missing required key 'text', e.g. "
+                                    f"{{'text': 'hi', 'sender': 'a'}}")
+        sender = item.get("sender")
+        if sender is not None and not isinstance(sender, str | int):
+            raise TypeError(f"{where}: 'sender' must be str or int, got {type(sender).__name__}")
+        return Message(_check_text(item["text"], where),
+                       None if sender is None else str(sender),
+                       parse_timestamp(item.get("timestamp"), where))
+    raise TypeError(f"{where}: expected str, Message or mapping with 'text', "
+                    f"got {type(item).__name__}")
+
+
+def coerce_conversation(messages: Any, limits: Limits | None = None) -> Conversation:
+    """Validate and normalise caller input into a ``Conversation``.
+
+    Raises ``TypeError`` for wrong types and ``InvalidInputError`` for wrong values,
+    naming the message index.
+    """
+    limits = limits or Limits()
+    if isinstance(messages, Conversation):
+        return messages
+    if isinstance(messages, str | Message | Mapping):
+        items: Sequence[Any] = [messages]
+    elif isinstance(messages, Sequence) and not isinstance(messages, bytes | bytearray):
+        items = messages
+    else:
+        raise TypeError("messages must be a str, a list of str, or a list of mappings with "
+                        f"'text' (and optional 'sender', 'timestamp'); got "
+                        f"{type(messages).__name__}")
+    if len(items) == 0:
+        raise InvalidInputError("conversation is empty; pass at least one message "
+                                "(an empty string is a valid message)")
+    warnings: list[str] = []
+    offset = 0
+    if len(items) > limits.max_messages:
+        offset = len(items) - limits.max_messages
+        warnings.append(f"conversation has {len(items)} messages; scored the last "
+                        f"{limits.max_messages} (messages 0..{offset - 1} left out)")
+        items = items[offset:]
+    out: list[Message] = []
+    truncated: list[int] = []
+    for i, item in enumerate(items):
+        msg = _coerce_one(item, i + offset)
+        if len(msg.text) > limits.max_chars:
+            msg = Message(msg.text[: limits.max_chars], msg.sender, msg.timestamp)
+            truncated.append(i + offset)
+        out.append(msg)
+    if truncated:
+        warnings.append(f"{len(truncated)} message(s) longer than {limits.max_chars} chars "
+                        f"were truncated: {truncated[:10]}")
+    return Conversation(tuple(out), offset, tuple(truncated), offset, tuple(warnings))

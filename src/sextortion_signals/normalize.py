@@ -1,0 +1,170 @@
+"""Evasion-resistant, offset-preserving text normalisation.
+
+Pipeline (each step keeps a map back to the ORIGINAL text):
+1. per character: drop format characters (zero-width, bidi controls), NFKD compatibility
+   folding (full-width, math bold...), strip combining marks (accents, so "age" matches
+   "âge"), fold confusable homoglyphs (Cyrillic/Greek look-alikes) to Latin, lowercase;
+2. undo l33t inside alphabetic words (s3nd -> send) but never in numbers or amounts;
+3. join s p a c e d and d.o.t.t.e.d single letters;
+4. squeeze runs of three or more identical letters (pleeease -> please).
+
+Every regex here is linear: no nested quantifiers, no alternation under a repeat.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["NormalizedText", "normalize"]
+
+_LEET = str.maketrans({"4": "a", "3": "e", "1": "i", "0": "o", "$": "s", "@": "a", "7": "t",
+                       "5": "s"})
+# A word in which l33t may hide: letters, digits and the symbols above.
+_WORD = re.compile(r"[a-z0-9$@]+")
+_HAS_LETTER = re.compile(r"[a-z]")
+_HAS_LEET = re.compile(r"[0-9$@]")
+# Numbers with a unit or a prefix ("10min", "150eur", "48h", "mp3", "$200") stay as typed.
+_NUMBERISH = re.compile(r"[$@]?[0-9]+[a-z]{0,6}|[a-z]{1,4}[0-9]+|[0-9]+[a-z]{1,3}[0-9]+")
+_MAX_LEET_WORD = 24  # longer runs are handles, hashes or wallets, not words
+
+# Three or more single letters, one separator kind per run so that a change of separator
+# keeps word boundaries ("d.o.n.t t e l l" -> "dont tell").
+_SPACED = re.compile(r"(?<![a-z0-9.\-_*])[a-z](?:(?: [a-z]){2,}|(?:\.[a-z]){2,}|(?:-[a-z]){2,}"
+                     r"|(?:_[a-z]){2,}|(?:\*[a-z]){2,})(?![a-z0-9])")
+_SEP = frozenset(" .-_*")
+# Runs made only of these are ordinary words ("u r a", "y a"), not spacing.
+_SINGLE_LETTER_WORDS = frozenset("aiuryocken")
+
+_REPEAT = re.compile(r"([a-vx-z])\1{2,}")  # not "w": keeps www. intact
+
+_ASCII_CONTROLS = str.maketrans({c: " " for c in range(32) if chr(c) not in "\t\n\r"} | {127: " "})
+
+
+@lru_cache(maxsize=1)
+def _confusables_table() -> dict[str, str]:
+    """Non-Latin letters that look like a Latin letter -> that letter (lowercase).
+
+    Built from the Unicode confusables data shipped by ``confusable_homoglyphs`` rather
+    than a hand-made list; loaded lazily because pure-ASCII text never needs it.
+    """
+    from confusable_homoglyphs.confusables import confusables_data
+
+    table: dict[str, str] = {}
+    for char, glyphs in confusables_data.items():
+        if len(char) != 1 or char.isascii() or not unicodedata.category(char).startswith("L"):
+            continue
+        for glyph in glyphs:
+            c = glyph["c"]
+            if len(c) == 1 and c.isascii() and c.isalpha():
+                table[char] = c.lower()
+                break
+    return table
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    cat = unicodedata.category(ch)
+    if cat == "Cf":  # zero-width, bidi controls, soft hyphen
+        return ""
+    if cat == "Cc":
+        return ch if ch in "\t\n\r" else " "
+    if cat in ("Cs", "Co", "Cn"):
+        return ch
+    decomposed = unicodedata.normalize("NFKD", ch)
+    table = _confusables_table()
+    out = []
+    for c in decomposed:
+        if unicodedata.combining(c):
+            continue
+        out.append(table.get(c, c))
+    return "".join(out).lower()
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """``text`` is the normalised form; ``starts[i]``/``ends[i]`` give the original span of
+    normalised character i (``None`` when the two are aligned one to one)."""
+
+    original: str
+    text: str
+    starts: tuple[int, ...] | None = None
+    ends: tuple[int, ...] | None = None
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a normalised ``[start, end)`` span to the original text."""
+        if self.starts is None or self.ends is None:
+            return start, end
+        if end <= start:
+            pos = self.starts[start] if start < len(self.starts) else len(self.original)
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+
+def _fold(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    if text.isascii():
+        return text.translate(_ASCII_CONTROLS).lower(), None, None
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, ch in enumerate(text):
+        for c in _fold_char(ch):
+            pieces.append(c)
+            starts.append(i)
+            ends.append(i + 1)
+    return "".join(pieces), starts, ends
+
+
+def _leet_edits(text: str) -> dict[int, str]:
+    edits: dict[int, str] = {}
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if (len(word) > _MAX_LEET_WORD or not _HAS_LEET.search(word)
+                or not _HAS_LETTER.search(word) or _NUMBERISH.fullmatch(word)):
+            continue
+        if word[0] == "@" and word[1:2].isalpha():  # an @handle, not l33t
+            continue
+        fixed = word.translate(_LEET)
+        for k, (a, b) in enumerate(zip(word, fixed, strict=True)):
+            if a != b:
+                edits[m.start() + k] = b
+    return edits
+
+
+def _deletions(text: str) -> set[int]:
+    drop: set[int] = set()
+    for m in _SPACED.finditer(text):
+        letters = [c for c in m.group() if c not in _SEP]
+        if all(c in _SINGLE_LETTER_WORDS for c in letters):
+            continue
+        drop.update(m.start() + k for k, c in enumerate(m.group()) if c in _SEP)
+    for m in _REPEAT.finditer(text):
+        drop.update(range(m.start() + 1, m.end()))
+    return drop
+
+
+def normalize(text: str) -> NormalizedText:
+    """Normalise ``text`` for matching; see the module docstring for the steps."""
+    folded, starts, ends = _fold(text)
+    edits = _leet_edits(folded)
+    if edits:
+        chars = list(folded)
+        for i, c in edits.items():
+            chars[i] = c
+        folded = "".join(chars)
+    drop = _deletions(folded)
+    if drop:
+        keep = [i for i in range(len(folded)) if i not in drop]
+        if starts is None or ends is None:
+            starts_k = keep
+            ends_k = [i + 1 for i in keep]
+        else:
+            starts_k = [starts[i] for i in keep]
+            ends_k = [ends[i] for i in keep]
+        return NormalizedText(text, "".join(folded[i] for i in keep), tuple(starts_k),
+                              tuple(ends_k))
+    if starts is None or ends is None:  # ASCII: aligned one to one
+        return NormalizedText(text, folded)
+    return NormalizedText(text, folded, tuple(starts), tuple(ends))

@@ -1,0 +1,98 @@
+"""spaCy side: the blank per-language pipeline and the component that applies every rule
+of a language pack in one ``Matcher`` and one ``PhraseMatcher``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.lookups import Lookups
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import compile_infix_regex, filter_spans
+
+from ..errors import RuleFormatError
+from .lemmas import fold, lemma_table
+from .registry import Rule, rules_for
+
+SPAN_KEY = "ss_signals"
+# Split "10min", "150eur", "48h" into number + unit so patterns can see both.
+_DIGIT_LETTER_INFIX = r"(?<=[0-9])(?=[a-z€$£])"
+
+
+def _fold_pattern_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return fold(value)
+    if isinstance(value, dict):
+        return {k: (_fold_pattern_value(v) if k in ("IN", "NOT_IN") else v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fold_pattern_value(v) for v in value]
+    return value
+
+
+def _fold_pattern(pattern: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Patterns are written with accents; the text they meet is accent-folded.
+    return [{k: (_fold_pattern_value(v) if k in ("LOWER", "LEMMA", "NORM", "ORTH") else v)
+             for k, v in token.items()} for token in pattern]
+
+
+class SignalMatcher:
+    """Adds one span per signal hit to ``doc.spans["ss_signals"]``: label = signal name,
+    ``span.id_`` = rule id. Overlapping hits of the same signal keep the longest."""
+
+    def __init__(self, nlp: Language, name: str = "sextortion_signals",
+                 rules: Iterable[Rule] | None = None) -> None:
+        self.name = name
+        self.rules = tuple(rules if rules is not None else rules_for(nlp.lang))
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._signal_of: dict[str, str] = {}
+        for rule in self.rules:
+            self._signal_of[rule.id] = rule.signal
+            try:
+                if rule.pattern is not None:
+                    self.matcher.add(rule.id, [_fold_pattern(rule.pattern)])
+                else:
+                    self.phrases.add(rule.id, [nlp.make_doc(fold(lit)) for lit in rule.literals])
+            except (ValueError, KeyError) as err:
+                raise RuleFormatError(f"{rule.source}: spaCy rejected rule {rule.id!r}: "
+                                      f"{err}") from None
+
+    def __call__(self, doc: Doc) -> Doc:
+        by_signal: dict[str, list[Span]] = {}
+        vocab_strings = doc.vocab.strings
+        for match_id, start, end in [*self.matcher(doc), *self.phrases(doc)]:
+            rule_id = vocab_strings[match_id]
+            signal = self._signal_of[rule_id]
+            by_signal.setdefault(signal, []).append(
+                Span(doc, start, end, label=signal, span_id=rule_id))
+        spans: list[Span] = []
+        for group in by_signal.values():
+            spans.extend(filter_spans(group))
+        spans.sort(key=lambda s: (s.start, s.end, s.label_))
+        doc.spans[SPAN_KEY] = spans
+        return doc
+
+
+@Language.factory("sextortion_signals", default_config={})
+def make_signal_pipe(nlp: Language, name: str) -> SignalMatcher:
+    return SignalMatcher(nlp, name)
+
+
+@lru_cache(maxsize=None)
+def build_nlp(lang: str) -> Language:
+    """Blank pipeline for ``lang``: tokenizer (+ digit/letter split), lookup lemmatizer
+    (pruned table from spacy-lookups-data) and the signal matcher. Cached per process."""
+    nlp = spacy.blank(lang)
+    infixes = [*nlp.Defaults.infixes, _DIGIT_LETTER_INFIX]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    lookups = Lookups()
+    lookups.add_table("lemma_lookup", lemma_table(lang))
+    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    lemmatizer.initialize(lookups=lookups)
+    nlp.add_pipe("sextortion_signals")
+    return nlp
