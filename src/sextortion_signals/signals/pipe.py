@@ -51,8 +51,11 @@ class SignalMatcher:
         self.matcher = Matcher(nlp.vocab, validate=True)
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._signal_of: dict[str, str] = {}
+        self._unless_next: dict[str, frozenset[str]] = {}
         for rule in self.rules:
             self._signal_of[rule.id] = rule.signal
+            if rule.unless_next:
+                self._unless_next[rule.id] = frozenset(fold(w) for w in rule.unless_next)
             try:
                 if rule.pattern is not None:
                     self.matcher.add(rule.id, [_fold_pattern(rule.pattern)])
@@ -67,6 +70,9 @@ class SignalMatcher:
         vocab_strings = doc.vocab.strings
         for match_id, start, end in [*self.matcher(doc), *self.phrases(doc)]:
             rule_id = vocab_strings[match_id]
+            blocked = self._unless_next.get(rule_id)
+            if blocked and end < len(doc) and doc[end].lower_ in blocked:
+                continue
             signal = self._signal_of[rule_id]
             by_signal.setdefault(signal, []).append(
                 Span(doc, start, end, label=signal, span_id=rule_id))

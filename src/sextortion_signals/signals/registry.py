@@ -24,7 +24,8 @@ Category = Literal["grooming", "sextortion", "context"]
 CATEGORIES: tuple[Category, ...] = ("grooming", "sextortion", "context")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SPEC_KEYS = frozenset({"name", "category", "description", "default_on"})
-_RULE_KEYS = frozenset({"id", "literal", "pattern", "examples", "counter_examples"})
+_RULE_KEYS = frozenset({"id", "literal", "pattern", "unless_next", "examples",
+                        "counter_examples"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class Rule:
     lang: str
     literals: tuple[str, ...]
     pattern: tuple[dict[str, Any], ...] | None
+    # A match is dropped when the next token is one of these ("je rigole" + "pas").
+    unless_next: tuple[str, ...]
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
     source: str  # "rules/en/age_probe.jsonl:3"
@@ -157,6 +160,8 @@ def parse_rules(lines: Iterable[str], signal: str, lang: str, where: str) -> lis
             id=rule_id, signal=signal, lang=lang,
             literals=tuple(lit.lower() for lit in literals),
             pattern=None if pattern is None else tuple(pattern),
+            unless_next=tuple(w.lower() for w in _str_tuple(raw.get("unless_next"),
+                                                             "unless_next", here)),
             examples=_str_tuple(raw.get("examples"), "examples", here),
             counter_examples=_str_tuple(raw.get("counter_examples"), "counter_examples", here),
             source=here,
