@@ -6,7 +6,8 @@ Pipeline (each step keeps a map back to the ORIGINAL text):
    "âge"), fold confusable homoglyphs (Cyrillic/Greek look-alikes) to Latin, lowercase;
 2. undo l33t inside alphabetic words (s3nd -> send) but never in numbers or amounts;
 3. join s p a c e d and d.o.t.t.e.d single letters;
-4. squeeze runs of three or more identical letters (pleeease -> please).
+4. squeeze runs of three or more identical letters (pleeease -> please);
+5. break whitespace-free runs longer than 64 characters (keeps the tokenizer linear).
 
 Every regex here is linear: no nested quantifiers, no alternation under a repeat.
 """
@@ -27,7 +28,9 @@ _WORD = re.compile(r"[a-z0-9$@]+")
 _HAS_LETTER = re.compile(r"[a-z]")
 _HAS_LEET = re.compile(r"[0-9$@]")
 # Numbers with a unit or a prefix ("10min", "150eur", "48h", "mp3", "$200") stay as typed.
-_NUMBERISH = re.compile(r"[$@]?[0-9]+[a-z]{0,6}|[a-z]{1,4}[0-9]+|[0-9]+[a-z]{1,3}[0-9]+")
+# A lone leading "0" ("0ld") or a single digit on both sides ("4r3") is l33t, not a number.
+_NUMBERISH = re.compile(r"[$@]?(?:[1-9][0-9]*|0[0-9]+)[a-z]{0,6}|[a-z]{1,4}[0-9]+"
+                        r"|[0-9]{2,}[a-z]{1,3}[0-9]+|[0-9]+[a-z]{1,3}[0-9]{2,}")
 _MAX_LEET_WORD = 24  # longer runs are handles, hashes or wallets, not words
 
 # Three or more single letters, one separator kind per run so that a change of separator
@@ -39,6 +42,9 @@ _SEP = frozenset(" .-_*")
 _SINGLE_LETTER_WORDS = frozenset("aiuryocken")
 
 _REPEAT = re.compile(r"([a-vx-z])\1{2,}")  # not "w": keeps www. intact
+
+_MAX_RUN = 64  # longest whitespace-free run handed to the tokenizer
+_LONG_RUN = re.compile(r"\S{%d}" % (_MAX_RUN + 1))
 
 _ASCII_CONTROLS = str.maketrans({c: " " for c in range(32) if chr(c) not in "\t\n\r"} | {127: " "})
 
@@ -145,8 +151,42 @@ def _deletions(text: str) -> set[int]:
     return drop
 
 
+def _break_long_runs(norm: NormalizedText) -> NormalizedText:
+    """Insert a space every ``_MAX_RUN`` characters of a whitespace-free run.
+
+    spaCy's tokenizer is quadratic on long punctuation-only tokens ("$$$$...", "!?!?...");
+    bounding token length keeps it linear. The inserted space maps to the original position
+    of the next character, so no span can start or end on it."""
+    if not _LONG_RUN.search(norm.text):
+        return norm
+    n = len(norm.text)
+    starts = list(norm.starts) if norm.starts is not None else list(range(n))
+    ends = list(norm.ends) if norm.ends is not None else list(range(1, n + 1))
+    out: list[str] = []
+    o_starts: list[int] = []
+    o_ends: list[int] = []
+    run = 0
+    for i, ch in enumerate(norm.text):
+        if ch.isspace():
+            run = 0
+        elif run == _MAX_RUN:
+            out.append(" ")
+            o_starts.append(starts[i])
+            o_ends.append(starts[i])
+            run = 0
+        out.append(ch)
+        o_starts.append(starts[i])
+        o_ends.append(ends[i])
+        run += 0 if ch.isspace() else 1
+    return NormalizedText(norm.original, "".join(out), tuple(o_starts), tuple(o_ends))
+
+
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching; see the module docstring for the steps."""
+    return _break_long_runs(_normalize(text))
+
+
+def _normalize(text: str) -> NormalizedText:
     folded, starts, ends = _fold(text)
     edits = _leet_edits(folded)
     if edits:

@@ -8,9 +8,13 @@ from functools import lru_cache
 from typing import Any
 
 import spacy
-from spacy.language import Language
+from spacy.lang.char_classes import ALPHA
+from spacy.lang.punctuation import TOKENIZER_INFIXES
+from spacy.lang.tokenizer_exceptions import BASE_EXCEPTIONS
+from spacy.language import BaseDefaults, Language
 from spacy.lookups import Lookups
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.symbols import ORTH
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans
 
@@ -89,11 +93,37 @@ def make_signal_pipe(nlp: Language, name: str) -> SignalMatcher:
     return SignalMatcher(nlp, name)
 
 
+_ELISION = "'’"
+
+
+class _FrenchLiteDefaults(BaseDefaults):
+    # spacy.lang.fr builds a huge TOKEN_MATCH regex at import (~3 s, most of our cold
+    # start). Text reaching us is lowercased and accent-folded, so the base punctuation
+    # rules plus French elision ("j'ai" -> "j'" "ai") give the same tokens on chat text.
+    infixes = [*TOKENIZER_INFIXES, rf"(?<=[{ALPHA}][{_ELISION}])(?=[{ALPHA}])"]
+    tokenizer_exceptions = {**BASE_EXCEPTIONS, "aujourd'hui": [{ORTH: "aujourd'hui"}]}
+
+
+class _FrenchLite(Language):
+    lang = "fr"
+    Defaults = _FrenchLiteDefaults
+
+
+# Languages whose spaCy module is too slow to import get a light equivalent; any other
+# language uses ``spacy.blank`` (adding a language stays a data-only change).
+_LIGHT_LANGUAGES: dict[str, type[Language]] = {"fr": _FrenchLite}
+
+
+def _blank(lang: str) -> Language:
+    light = _LIGHT_LANGUAGES.get(lang)
+    return light() if light is not None else spacy.blank(lang)
+
+
 @lru_cache(maxsize=None)
 def build_nlp(lang: str) -> Language:
     """Blank pipeline for ``lang``: tokenizer (+ digit/letter split), lookup lemmatizer
     (pruned table from spacy-lookups-data) and the signal matcher. Cached per process."""
-    nlp = spacy.blank(lang)
+    nlp = _blank(lang)
     infixes = [*nlp.Defaults.infixes, _DIGIT_LETTER_INFIX]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     lookups = Lookups()
