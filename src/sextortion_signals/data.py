@@ -1,0 +1,122 @@
+"""Labelled conversations for training and evaluation: JSONL or CSV, errors name the line.
+
+JSONL, one conversation per line::
+
+    {"id": "c1", "lang": "en", "labels": {"grooming": 0, "sextortion": 1},
+     "category": "sextortion_financial", "first_risk_index": 2,
+     "messages": [{"sender": "a", "text": "...", "timestamp": "2025-01-01T10:00:00Z"}]}
+
+``labels`` may be replaced by ``kind`` (the external evaluation format): ``sextortion_scam``
+means sextortion = 1, anything else 0. CSV, one message per row, rows of a conversation
+consecutive: ``conversation_id,text[,sender,timestamp,lang,category],grooming,sextortion``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import TrainingDataError
+from .model import LABELS
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    id: str
+    messages: list[dict[str, Any]]
+    labels: dict[str, int]
+    lang: str | None = None
+    category: str | None = None
+    first_risk_index: int | None = None
+    where: str = ""  # "file:line", for error messages
+
+
+def _labels(raw: dict[str, Any], where: str) -> dict[str, int]:
+    if "labels" in raw:
+        labels = raw["labels"]
+        if not isinstance(labels, dict):
+            raise TrainingDataError(f"{where}: 'labels' must be an object like "
+                                    '{"grooming": 0, "sextortion": 1}')
+    elif "kind" in raw:
+        labels = {"grooming": 0, "sextortion": int(raw["kind"] == "sextortion_scam")}
+    else:
+        raise TrainingDataError(f"{where}: missing 'labels' (e.g. "
+                                '{"grooming": 0, "sextortion": 1})')
+    out: dict[str, int] = {}
+    for label in LABELS:
+        value = labels.get(label, 0)
+        if value not in (0, 1, True, False):
+            raise TrainingDataError(f"{where}: labels.{label} must be 0 or 1, got {value!r}")
+        out[label] = int(value)
+    return out
+
+
+def _from_jsonl(path: Path) -> Iterator[Labelled]:
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise TrainingDataError(f"{where}: invalid JSON ({err.msg})") from None
+            if not isinstance(raw, dict) or not isinstance(raw.get("messages"), list):
+                raise TrainingDataError(f"{where}: each line must be an object with a "
+                                        "'messages' list")
+            fri = raw.get("first_risk_index")
+            yield Labelled(str(raw.get("id", lineno)), raw["messages"], _labels(raw, where),
+                           raw.get("lang"), raw.get("category") or raw.get("kind"),
+                           fri if isinstance(fri, int) else None, where)
+
+
+def _from_csv(path: Path) -> Iterator[Labelled]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        need = {"conversation_id", "text", *LABELS}
+        missing = need - set(reader.fieldnames or [])
+        if missing:
+            raise TrainingDataError(f"{path}:1: CSV header lacks {sorted(missing)}; expected "
+                                    "conversation_id,text,sender,timestamp,grooming,sextortion")
+        current: list[tuple[int, dict[str, str]]] = []
+        for lineno, row in enumerate(reader, 2):
+            if current and row["conversation_id"] != current[0][1]["conversation_id"]:
+                yield _csv_conversation(path, current)
+                current = []
+            current.append((lineno, row))
+        if current:
+            yield _csv_conversation(path, current)
+
+
+def _csv_conversation(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Labelled:
+    first_line, first = rows[0]
+    where = f"{path}:{first_line}"
+    labels = _labels({"labels": {lb: _int(first[lb], f"{path}:{first_line}", lb)
+                                 for lb in LABELS}}, where)
+    for lineno, row in rows[1:]:
+        for lb in LABELS:
+            if _int(row[lb], f"{path}:{lineno}", lb) != labels[lb]:
+                raise TrainingDataError(f"{path}:{lineno}: {lb} differs from the first row of "
+                                        f"conversation {first['conversation_id']!r}")
+    messages = [{"text": row["text"], "sender": row.get("sender") or None,
+                 "timestamp": row.get("timestamp") or None} for _, row in rows]
+    return Labelled(first["conversation_id"], messages, labels, first.get("lang") or None,
+                    first.get("category") or None, None, where)
+
+
+def _int(value: str, where: str, column: str) -> int:
+    if value.strip() not in ("0", "1"):
+        raise TrainingDataError(f"{where}: column {column} must be 0 or 1, got {value!r}")
+    return int(value)
+
+
+def read_labelled(path: str | Path) -> Iterator[Labelled]:
+    """Stream labelled conversations from a ``.jsonl`` or ``.csv`` file."""
+    p = Path(path)
+    if not p.is_file():
+        raise TrainingDataError(f"no such file: {p}")
+    return _from_csv(p) if p.suffix.lower() == ".csv" else _from_jsonl(p)

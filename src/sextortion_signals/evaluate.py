@@ -1,0 +1,147 @@
+"""Metrics for a model on labelled conversations: ranking, calibration, operating points,
+early warning; overall, per language and per category."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .data import Labelled
+from .messages import coerce_conversation
+from .model import Model
+from .scoring import Featurized, Scorer, featurize_many
+
+
+@dataclass
+class Scored:
+    item: Labelled
+    featurized: Featurized
+    probs: dict[str, float]
+
+
+def score_labelled(scorer: Scorer, items: Iterable[Labelled], batch: int = 512,
+                   progress: bool = False) -> list[Scored]:
+    from tqdm import tqdm
+
+    out: list[Scored] = []
+    buf: list[Labelled] = []
+
+    def flush() -> None:
+        feats = featurize_many([coerce_conversation(it.messages, scorer.limits)
+                                for it in buf])
+        P = scorer.model.probabilities(scorer.vectorize(feats))
+        for it, f, p in zip(buf, feats, P, strict=True):
+            out.append(Scored(it, f, dict(zip(scorer.model.labels, map(float, p),
+                                                strict=True))))
+        buf.clear()
+
+    with tqdm(desc="scoring", unit=" conv", disable=not progress, leave=False) as bar:
+        for it in items:
+            buf.append(it)
+            if len(buf) >= batch:
+                flush()
+                bar.update(batch)
+        if buf:
+            n = len(buf)
+            flush()
+            bar.update(n)
+    return out
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = idx == b
+        if mask.any():
+            ece += mask.mean() * abs(float(y[mask].mean()) - float(p[mask].mean()))
+    return float(ece)
+
+
+def label_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
+    from sklearn.metrics import (
+        average_precision_score,
+        brier_score_loss,
+        precision_recall_curve,
+        roc_auc_score,
+    )
+
+    pred = p >= threshold
+    tp = int((pred & (y == 1)).sum())
+    fp = int((pred & (y == 0)).sum())
+    pos, neg = int((y == 1).sum()), int((y == 0).sum())
+    out: dict[str, Any] = {"n": int(y.size), "positives": pos,
+                           "flagged_rate": float(pred.mean()) if y.size else 0.0,
+                           "brier": float(brier_score_loss(y, p)) if y.size else None,
+                           "ece": expected_calibration_error(y, p) if y.size else None}
+    if pos:
+        out["recall"] = tp / pos
+    if tp + fp:
+        out["precision"] = tp / (tp + fp)
+    if neg:
+        out["fpr"] = fp / neg
+    if pos and neg:
+        out["pr_auc"] = float(average_precision_score(y, p))
+        out["roc_auc"] = float(roc_auc_score(y, p))
+        _, recall, thr = precision_recall_curve(y, p)
+        # Highest threshold that still reaches 90% recall -> its false-positive rate.
+        ok = np.nonzero(recall[:-1] >= 0.9)[0]
+        t90 = float(thr[ok[-1]]) if ok.size else float(p.min())
+        out["fpr_at_90_recall"] = float(((p >= t90) & (y == 0)).sum() / neg)
+    return out
+
+
+def early_warning_delays(scorer: Scorer, scored: Sequence[Scored], label: str) -> list[int]:
+    """Messages between the first risky message and the first alert when the conversation
+    is scored message by message (only positives with a known first_risk_index)."""
+    head = scorer.model.heads[label]
+    j = scorer.model.labels.index(label)
+    delays: list[int] = []
+    for s in scored:
+        fri = s.item.first_risk_index
+        if not s.item.labels.get(label) or fri is None:
+            continue
+        f = s.featurized
+        n = len(f.analyses)
+        for k in range(fri + 1, n + 1):
+            x = scorer.vectorizer.transform_one(f.conversation, f.analyses, f.indicators, k)
+            if scorer.model.probabilities(x[None, :])[0, j] >= head.alert:
+                delays.append(k - 1 - fri)
+                break
+        else:
+            delays.append(n - fri)  # never alerted: counted as the whole rest of the chat
+    return delays
+
+
+def evaluate(model: Model, items: Iterable[Labelled], *, progress: bool = False,
+             early_warning: bool = True) -> dict[str, Any]:
+    scorer = Scorer(model)
+    scored = score_labelled(scorer, items, progress=progress)
+    report: dict[str, Any] = {"n": len(scored), "labels": {}}
+    groups: dict[str, dict[str, list[Scored]]] = {"lang": {}, "category": {}}
+    for s in scored:
+        groups["lang"].setdefault(s.item.lang or "unknown", []).append(s)
+        groups["category"].setdefault(s.item.category or "unknown", []).append(s)
+    for label, head in model.heads.items():
+        y = np.array([s.item.labels[label] for s in scored])
+        p = np.array([s.probs[label] for s in scored])
+        entry = label_metrics(y, p, head.alert)
+        entry["threshold"] = head.alert
+        for key, by in groups.items():
+            entry[f"by_{key}"] = {
+                g: label_metrics(np.array([s.item.labels[label] for s in ss]),
+                                 np.array([s.probs[label] for s in ss]), head.alert)
+                for g, ss in sorted(by.items())}
+        if early_warning:
+            delays = early_warning_delays(scorer, scored, label)
+            if delays:
+                entry["early_warning"] = {"n": len(delays),
+                                          "median_delay": float(statistics.median(delays)),
+                                          "mean_delay": float(statistics.fmean(delays))}
+        report["labels"][label] = entry
+    return report

@@ -1,0 +1,170 @@
+"""The public scoring API: ``score``, ``score_many``, ``Scorer`` and ``ScoreResult``.
+
+Signals and indicators are computed eagerly (they are the evidence); contributions and
+explanations are computed only when read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .explain import Contribution, build_contributions, explain_text
+from .extract import MessageAnalysis, SignalHit, analyse_many
+from .features import FeatureVectorizer
+from .indicators import Indicator, find_indicators
+from .messages import Conversation, Limits, coerce_conversation
+from .model import Model, default_model
+
+RESULT_SCHEMA_VERSION = 1
+LEVELS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class Featurized:
+    """One conversation after extraction: everything scoring and explaining need."""
+
+    conversation: Conversation
+    analyses: tuple[MessageAnalysis, ...]
+    indicators: tuple[Indicator, ...]
+
+
+@dataclass(eq=False)
+class ScoreResult:
+    scores: dict[str, float]  # calibrated probabilities per label
+    labels: list[str]  # labels at or above their shipped alert threshold
+    level: str  # "low" | "medium" | "high"
+    signals: list[SignalHit]
+    indicators: list[Indicator]
+    warnings: list[str]
+    _model: Model = field(repr=False)
+    _x: np.ndarray = field(repr=False)
+
+    @cached_property
+    def contributions(self) -> dict[str, list[Contribution]]:
+        """Per label: features sorted by contribution (calibrated log-odds), with their
+        evidence spans. ``intercept + sum(contributions)`` is the label's logit."""
+        return build_contributions(self._model, self._x, self.signals, self.indicators)
+
+    @property
+    def intercepts(self) -> dict[str, float]:
+        return {label: head.bias for label, head in self._model.heads.items()}
+
+    def explain(self) -> str:
+        """A plain-language explanation for a moderator."""
+        return explain_text(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable; schema documented in the README (``schema_version``)."""
+        return {
+            "schema_version": RESULT_SCHEMA_VERSION,
+            "scores": dict(self.scores),
+            "labels": list(self.labels),
+            "level": self.level,
+            "signals": [h.to_dict() for h in self.signals],
+            "indicators": [i.to_dict() for i in self.indicators],
+            "contributions": {label: [c.to_dict() for c in cs]
+                              for label, cs in self.contributions.items()},
+            "intercepts": self.intercepts,
+            "warnings": list(self.warnings),
+        }
+
+
+def level_of(model: Model, probs: dict[str, float]) -> str:
+    if any(probs[label] >= h.alert for label, h in model.heads.items()):
+        return "high"
+    if any(probs[label] >= h.review for label, h in model.heads.items()):
+        return "medium"
+    return "low"
+
+
+def featurize_many(conversations: Sequence[Conversation]) -> list[Featurized]:
+    analysed = analyse_many(conversations)
+    out: list[Featurized] = []
+    for conv, analyses in zip(conversations, analysed, strict=True):
+        inds = tuple(ind for i, msg in enumerate(conv.messages)
+                     for ind in find_indicators(msg.text, conv.offset + i))
+        out.append(Featurized(conv, tuple(analyses), inds))
+    return out
+
+
+class Scorer:
+    """Scores conversations with one model. Thread-safe; reuse one instance."""
+
+    def __init__(self, model: Model | None = None, *, limits: Limits | None = None) -> None:
+        self.model = model if model is not None else default_model()
+        self.limits = limits or Limits()
+        self.vectorizer = FeatureVectorizer(self.model.feature_names)
+
+    def vectorize(self, items: Sequence[Featurized]) -> np.ndarray:
+        X = np.zeros((len(items), len(self.model.feature_names)))
+        for row, item in enumerate(items):
+            X[row] = self.vectorizer.transform_one(item.conversation, item.analyses,
+                                                   item.indicators)
+        return X
+
+    def _results(self, items: Sequence[Featurized]) -> list[ScoreResult]:
+        if not items:
+            return []
+        X = self.vectorize(items)
+        P = self.model.probabilities(X)
+        labels = self.model.labels
+        out: list[ScoreResult] = []
+        for row, item in enumerate(items):
+            probs = {label: float(P[row, j]) for j, label in enumerate(labels)}
+            flagged = [lb for lb in labels if probs[lb] >= self.model.heads[lb].alert]
+            out.append(ScoreResult(
+                scores=probs, labels=flagged, level=level_of(self.model, probs),
+                signals=[h for a in item.analyses for h in a.hits],
+                indicators=list(item.indicators),
+                warnings=list(item.conversation.warnings), _model=self.model, _x=X[row]))
+        return out
+
+    def score(self, messages: Any) -> ScoreResult:
+        """Score one message (``str``) or one conversation (list of str or mappings)."""
+        return self._results(featurize_many([coerce_conversation(messages, self.limits)]))[0]
+
+    def score_many(self, conversations: Iterable[Any], *, n_jobs: int = 1,
+                   batch_size: int = 512) -> list[ScoreResult]:
+        """Same results as ``score`` on each item, batched (one ``nlp.pipe`` pass per
+        language per batch) and optionally spread over ``n_jobs`` processes."""
+        convs = [coerce_conversation(c, self.limits) for c in conversations]
+        if n_jobs != 1 and len(convs) > batch_size:
+            from joblib import Parallel, delayed
+
+            chunks = [convs[i:i + batch_size] for i in range(0, len(convs), batch_size)]
+            parts = Parallel(n_jobs=n_jobs)(delayed(_score_chunk)(self.model, self.limits, c)
+                                            for c in chunks)
+            return [r for part in parts for r in part]
+        out: list[ScoreResult] = []
+        for i in range(0, len(convs), batch_size):
+            out.extend(self._results(featurize_many(convs[i:i + batch_size])))
+        return out
+
+
+def _score_chunk(model: Model, limits: Limits, convs: list[Conversation]) -> list[ScoreResult]:
+    return Scorer(model, limits=limits).score_many(convs)
+
+
+_DEFAULT: Scorer | None = None
+
+
+def _default_scorer() -> Scorer:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Scorer()
+    return _DEFAULT
+
+
+def score(messages: Any) -> ScoreResult:
+    """Score one message or conversation with the shipped model."""
+    return _default_scorer().score(messages)
+
+
+def score_many(conversations: Iterable[Any], n_jobs: int = 1) -> list[ScoreResult]:
+    """Batch form of ``score`` (identical results)."""
+    return _default_scorer().score_many(conversations, n_jobs=n_jobs)
