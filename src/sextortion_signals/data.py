@@ -33,6 +33,13 @@ class Labelled:
     category: str | None = None
     first_risk_index: int | None = None
     where: str = ""  # "file:line", for error messages
+    # Per label: first message carrying a tactic of that label (from per-message "tags").
+    first_risk_by_label: dict[str, int] | None = None
+
+    def first_risk(self, label: str) -> int | None:
+        if self.first_risk_by_label is not None:
+            return self.first_risk_by_label.get(label)
+        return self.first_risk_index
 
 
 def _labels(raw: dict[str, Any], where: str) -> dict[str, int]:
@@ -55,6 +62,21 @@ def _labels(raw: dict[str, Any], where: str) -> dict[str, int]:
     return out
 
 
+def _first_risk_by_label(tags: Any) -> dict[str, int] | None:
+    if not isinstance(tags, list):
+        return None
+    from .signals.registry import available
+
+    category = {s.name: s.category for s in available()}
+    out: dict[str, int] = {}
+    for i, msg_tags in enumerate(tags):
+        for tag in msg_tags if isinstance(msg_tags, list) else ():
+            label = category.get(tag)
+            if label in LABELS:
+                out.setdefault(label, i)
+    return out
+
+
 def _from_jsonl(path: Path) -> Iterator[Labelled]:
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -71,7 +93,8 @@ def _from_jsonl(path: Path) -> Iterator[Labelled]:
             fri = raw.get("first_risk_index")
             yield Labelled(str(raw.get("id", lineno)), raw["messages"], _labels(raw, where),
                            raw.get("lang"), raw.get("category") or raw.get("kind"),
-                           fri if isinstance(fri, int) else None, where)
+                           fri if isinstance(fri, int) else None, where,
+                           _first_risk_by_label(raw.get("tags")))
 
 
 def _from_csv(path: Path) -> Iterator[Labelled]:

@@ -103,7 +103,7 @@ def early_warning_delays(scorer: Scorer, scored: Sequence[Scored], label: str) -
     j = scorer.model.labels.index(label)
     delays: list[int] = []
     for s in scored:
-        fri = s.item.first_risk_index
+        fri = s.item.first_risk(label)
         if not s.item.labels.get(label) or fri is None:
             continue
         f = s.featurized

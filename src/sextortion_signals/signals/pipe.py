@@ -44,15 +44,52 @@ def _fold_pattern(pattern: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
              for k, v in token.items()} for token in pattern]
 
 
+def _token_values(token: dict[str, Any]) -> frozenset[str] | None:
+    """The strings a pattern token can match on LOWER/LEMMA, or None if unconstrained."""
+    values: set[str] = set()
+    for key in ("LOWER", "LEMMA"):
+        v = token.get(key)
+        if isinstance(v, str):
+            values.add(v)
+        elif isinstance(v, dict) and isinstance(v.get("IN"), list):
+            values.update(x for x in v["IN"] if isinstance(x, str))
+    return frozenset(values) if values else None
+
+
+def _required_sets(pattern: list[dict[str, Any]]) -> tuple[frozenset[str], ...]:
+    sets = (_token_values(t) for t in pattern if t.get("OP") not in ("?", "*"))
+    return tuple(v for v in sets if v)
+
+
+def _anchor(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
+    """Words of which at least one must occur in a doc for ``pattern`` to match: the values
+    of its most selective required token (longest shortest word, a cheap rarity proxy)."""
+    best: frozenset[str] | None = None
+    for token in pattern:
+        if token.get("OP") in ("?", "*"):
+            continue
+        values = _token_values(token)
+        if values and (best is None or min(map(len, values)) > min(map(len, best))):
+            best = values
+    return best
+
+
 class SignalMatcher:
     """Adds one span per signal hit to ``doc.spans["ss_signals"]``: label = signal name,
-    ``span.id_`` = rule id. Overlapping hits of the same signal keep the longest."""
+    ``span.id_`` = rule id. Overlapping hits of the same signal keep the longest.
+
+    spaCy's ``Matcher`` evaluates every ``IN`` predicate of every pattern on every token,
+    which dominated scoring time. Each token-pattern rule therefore gets its own small
+    ``Matcher`` that only runs on docs containing one of its anchor words."""
 
     def __init__(self, nlp: Language, name: str = "sextortion_signals",
                  rules: Iterable[Rule] | None = None) -> None:
         self.name = name
         self.rules = tuple(rules if rules is not None else rules_for(nlp.lang))
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.matchers: list[Matcher] = []
+        self._required: list[tuple[frozenset[str], ...]] = []  # per matcher
+        self._by_anchor: dict[str, list[int]] = {}
+        self._always: list[int] = []
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._signal_of: dict[str, str] = {}
         self._unless_next: dict[str, frozenset[str]] = {}
@@ -62,7 +99,17 @@ class SignalMatcher:
                 self._unless_next[rule.id] = frozenset(fold(w) for w in rule.unless_next)
             try:
                 if rule.pattern is not None:
-                    self.matcher.add(rule.id, [_fold_pattern(rule.pattern)])
+                    pattern = _fold_pattern(rule.pattern)
+                    matcher = Matcher(nlp.vocab, validate=True)
+                    matcher.add(rule.id, [pattern])
+                    k = len(self.matchers)
+                    self.matchers.append(matcher)
+                    self._required.append(_required_sets(pattern))
+                    anchor = _anchor(pattern)
+                    if anchor is None:
+                        self._always.append(k)
+                    for word in anchor or ():
+                        self._by_anchor.setdefault(word, []).append(k)
                 else:
                     self.phrases.add(rule.id, [nlp.make_doc(fold(lit)) for lit in rule.literals])
             except (ValueError, KeyError) as err:
@@ -72,7 +119,16 @@ class SignalMatcher:
     def __call__(self, doc: Doc) -> Doc:
         by_signal: dict[str, list[Span]] = {}
         vocab_strings = doc.vocab.strings
-        for match_id, start, end in [*self.matcher(doc), *self.phrases(doc)]:
+        words = {t.lower_ for t in doc} | {t.lemma_ for t in doc}
+        todo = set(self._always)
+        for word in words & self._by_anchor.keys():
+            todo.update(self._by_anchor[word])
+        matches = list(self.phrases(doc))
+        for k in sorted(todo):
+            # Every required token must find one of its words in the doc, else skip.
+            if all(not req.isdisjoint(words) for req in self._required[k]):
+                matches.extend(self.matchers[k](doc))
+        for match_id, start, end in matches:
             rule_id = vocab_strings[match_id]
             blocked = self._unless_next.get(rule_id)
             if blocked and end < len(doc) and doc[end].lower_ in blocked:
