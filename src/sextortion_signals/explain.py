@@ -85,7 +85,8 @@ def explain_text(result: ScoreResult, top: int = 5) -> str:
     for label, items in result.contributions.items():
         raising = [c for c in items if c.contribution > 0][:top]
         lowering = [c for c in items if c.contribution < 0][:2]
-        if not raising and result.scores[label] < 0.05:
+        head = result._model.heads[label]
+        if result.scores[label] < min(head.review, 0.05) and label not in result.labels:
             continue
         lines.append(f"\n{label}: {result.scores[label]:.0%}")
         for c in raising:

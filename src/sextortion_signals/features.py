@@ -26,6 +26,7 @@ _CONTACT_REQUESTS = frozenset({"image_or_call_request", "meeting_request", "plat
 _HANDLE_KINDS = frozenset({"crypto_wallet", "cashtag"})
 _BURST_WINDOW = 600.0  # seconds: "many messages within minutes"
 _RECENT = 5  # messages counted as "recent"
+_COUNT_CAP = 8
 
 
 def _risk_signals() -> tuple[str, ...]:
@@ -42,9 +43,10 @@ def feature_table() -> dict[str, str]:
     table = {f"signal:{s}": f"'{s}' fired somewhere in the conversation (0/1)"
              for s in _risk_signals()}
     table.update({
-        "count:risky_messages": "log(1 + messages carrying a grooming or sextortion signal)",
-        "count:sextortion_hits": "log(1 + sextortion signal hits)",
-        "count:grooming_hits": "log(1 + grooming signal hits)",
+        "count:risky_messages": "log(1 + messages carrying a grooming or sextortion signal), "
+                                "capped at 8 messages",
+        "count:sextortion_hits": "log(1 + sextortion signal hits), capped at 8",
+        "count:grooming_hits": "log(1 + grooming signal hits), capped at 8",
         "sender:sextortion_tactics": "most distinct sextortion tactics used by ONE sender, / 4",
         "sender:grooming_tactics": "most distinct grooming tactics used by ONE sender, / 4",
         "order:claim_then_threat": "a possession/fabrication claim comes no later than a threat",
@@ -66,7 +68,6 @@ def feature_table() -> dict[str, str]:
         "indicator:amount": "a money amount with a currency",
         "indicator:payment_handle": "a crypto wallet or CashApp $tag",
         "indicator:deadline": "a duration or deadline ('10 min', '48h', 'ce soir')",
-        "size:messages": "log(1 + number of messages) / log(2001)",
     })
     table.update({f"context:{c}": f"share of risky messages that also carry '{c}' "
                                   "(expected to lower risk)" for c in _context_signals()})
@@ -177,9 +178,11 @@ class FeatureVectorizer:
                 ctx_counts[c] += c in present
         for s in self._risk:
             f[f"signal:{s}"] = float(s in first_at)
-        f["count:risky_messages"] = math.log1p(len(risky_msgs))
-        f["count:sextortion_hits"] = math.log1p(sext_hits)
-        f["count:grooming_hits"] = math.log1p(groom_hits)
+        # Capped: a long ordinary chat accumulates stray hits; past a few, more is not
+        # more evidence (and our synthetic chats are at most 40 messages long).
+        f["count:risky_messages"] = math.log1p(min(len(risky_msgs), _COUNT_CAP))
+        f["count:sextortion_hits"] = math.log1p(min(sext_hits, _COUNT_CAP))
+        f["count:grooming_hits"] = math.log1p(min(groom_hits, _COUNT_CAP))
         f["sender:sextortion_tactics"] = min(max((len(a) for a, _ in sender_tactics.values()),
                                                  default=0) / 4, 2.0)
         f["sender:grooming_tactics"] = min(max((len(b) for _, b in sender_tactics.values()),
@@ -215,7 +218,6 @@ class FeatureVectorizer:
         f["indicator:amount"] = float("amount" in kinds)
         f["indicator:payment_handle"] = float(bool(kinds & _HANDLE_KINDS))
         f["indicator:deadline"] = float("deadline" in kinds)
-        f["size:messages"] = math.log1p(n) / math.log(2001)
         for c in self._context:
             f[f"context:{c}"] = ctx_counts[c] / len(risky_msgs) if risky_msgs else 0.0
         vec = np.zeros(len(self.feature_names))

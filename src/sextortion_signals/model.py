@@ -95,11 +95,12 @@ class Model:
         return tuple(self.heads)
 
     def logits(self, X: np.ndarray) -> np.ndarray:
-        """Calibrated log-odds, shape (n, labels)."""
-        W = np.stack([h.weights for h in self.heads.values()], axis=1)
-        bias = np.array([h.bias for h in self.heads.values()])
-        out: np.ndarray = X @ W + bias
-        return out
+        """Calibrated log-odds, shape (n, labels). Row by row with the same summation
+        order whatever the batch size (a BLAS matmul would differ in the last bits), so
+        ``score_many`` and ``score`` agree exactly."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        cols = [(X * h.weights).sum(axis=1) + h.bias for h in self.heads.values()]
+        return np.stack(cols, axis=1)
 
     def probabilities(self, X: np.ndarray) -> np.ndarray:
         z = np.clip(self.logits(X), -500, 500)

@@ -52,7 +52,15 @@ class ScoreResult:
 
     @property
     def intercepts(self) -> dict[str, float]:
+        """Calibrated log-odds of each label with every feature at zero."""
         return {label: head.bias for label, head in self._model.heads.items()}
+
+    @property
+    def logits(self) -> dict[str, float]:
+        """The decision function: calibrated log-odds per label, ``logit(scores[label])``;
+        equals ``intercepts[label] + sum(c.contribution for c in contributions[label])``."""
+        z = self._model.logits(self._x[None, :])[0]
+        return {label: float(z[j]) for j, label in enumerate(self._model.labels)}
 
     def explain(self) -> str:
         """A plain-language explanation for a moderator."""
@@ -70,6 +78,7 @@ class ScoreResult:
             "contributions": {label: [c.to_dict() for c in cs]
                               for label, cs in self.contributions.items()},
             "intercepts": self.intercepts,
+            "logits": self.logits,
             "warnings": list(self.warnings),
         }
 

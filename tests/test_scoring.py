@@ -1,0 +1,162 @@
+"""score(): calibrated, explainable, exact contributions, batch == single."""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sextortion_signals as ss
+
+ROOT = Path(__file__).resolve().parents[1]
+SEXTORTION = [
+    {"sender": "x", "text": "i have your pics and i recorded the video call",
+     "timestamp": "2026-03-01T21:02:00Z"},
+    {"sender": "x", "text": "send 200$ in bitcoin or i send everything to your family",
+     "timestamp": "2026-03-01T21:03:00Z"},
+    {"sender": "x", "text": "you have 10 minutes", "timestamp": "2026-03-01T21:03:30Z"},
+]
+GROOMING = ["you're so mature for your age", "how old are you", "im 13",
+            "i'm the only one who gets you", "don't tell your parents about us",
+            "are your parents home? add me on snap"]
+HARD_NEGATIVES = [
+    "i'll destroy you at fortnite lol",
+    "you still owe me 20 for the pizza",
+    "if someone threatens to post your pics, don't pay, block and report",
+    "hurry the bus leaves in 5 min",
+    "don't tell mom about the surprise party",
+    "send me the photos from the trip",
+]
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def _sample_conversations(n: int = 150) -> list[list[dict[str, object]]]:
+    lines = (ROOT / "datasets" / "sample" / "test_heldout.jsonl").read_text().splitlines()
+    return [json.loads(x)["messages"] for x in lines[:n]]
+
+
+def test_result_fields() -> None:
+    r = ss.score(SEXTORTION)
+    assert set(r.scores) == {"grooming", "sextortion"}
+    assert all(0.0 <= p <= 1.0 for p in r.scores.values())
+    assert r.labels == ["sextortion"] and r.level == "high"
+    assert {"possession_claim", "threat_to_share", "payment_demand",
+            "deadline_urgency"} <= {h.name for h in r.signals}
+    assert {i.kind for i in r.indicators} >= {"amount", "deadline"}
+
+
+def test_grooming_conversation_is_flagged() -> None:
+    r = ss.score(GROOMING)
+    assert "grooming" in r.labels and r.level == "high"
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_hard_negatives_are_not_flagged(text: str) -> None:
+    r = ss.score(text)
+    assert r.labels == [], (text, r.scores)
+
+
+def test_contributions_are_exact_in_log_odds() -> None:
+    results = ss.score_many(_sample_conversations())
+    for r in results:
+        for label, p in r.scores.items():
+            total = r.intercepts[label] + sum(c.contribution for c in r.contributions[label])
+            assert total == pytest.approx(r.logits[label], abs=1e-9)
+            assert p == pytest.approx(1 / (1 + math.exp(-r.logits[label])), abs=1e-12)
+            if 1e-6 < p < 1 - 1e-6:
+                assert _logit(p) == pytest.approx(r.logits[label], abs=1e-6)
+
+
+@given(st.lists(st.text(max_size=120), min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_contributions_exact_on_any_input(texts: list[str]) -> None:
+    r = ss.score(texts)
+    for label in r.scores:
+        total = r.intercepts[label] + sum(c.contribution for c in r.contributions[label])
+        assert abs(total - r.logits[label]) < 1e-9
+
+
+def test_contributions_carry_evidence_spans() -> None:
+    r = ss.score(SEXTORTION)
+    top = r.contributions["sextortion"]
+    assert top == sorted(top, key=lambda c: -abs(c.contribution))
+    spans = [e for c in top for e in c.evidence if e.kind == "signal"]
+    assert spans
+    texts = [m["text"] for m in SEXTORTION]
+    for e in spans:
+        assert texts[e.message_index][e.start:e.end] == e.text  # type: ignore[index]
+
+
+def test_score_many_equals_score() -> None:
+    convs = _sample_conversations(60) + [[t] for t in HARD_NEGATIVES]
+    batch = ss.score_many(convs)
+    for conv, r in zip(convs, batch, strict=True):
+        assert r.to_dict() == ss.score(conv).to_dict()
+
+
+def test_same_input_same_score() -> None:
+    assert ss.score(SEXTORTION).to_dict() == ss.score(SEXTORTION).to_dict()
+
+
+def test_to_dict_is_json_and_matches_the_documented_schema() -> None:
+    schema = json.loads((resources.files("sextortion_signals") / "schemas"
+                         / "score_result.schema.json").read_text())
+    for conv in [SEXTORTION, GROOMING, "", "hello"]:
+        d = json.loads(json.dumps(ss.score(conv).to_dict()))
+        jsonschema.validate(d, schema)
+    bad = ss.score("x").to_dict()
+    bad["level"] = "extreme"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_explain_names_tactics_and_quotes_evidence() -> None:
+    text = ss.score(SEXTORTION).explain()
+    assert "HIGH" in text and "threat_to_share" in text and "don't pay" in text
+    assert "i have your pics" in text
+    low = ss.score("see you at practice").explain()
+    assert "LOW" in low and "don't pay" not in low
+
+
+def test_explanations_are_lazy() -> None:
+    r = ss.score(SEXTORTION)
+    assert "contributions" not in r.__dict__
+    _ = r.contributions
+    assert "contributions" in r.__dict__
+
+
+def test_bad_input_is_a_clear_error() -> None:
+    with pytest.raises(ss.InvalidInputError, match="message 1"):
+        ss.score([{"text": "a"}, {"txt": "b"}])
+    with pytest.raises(TypeError):
+        ss.score(12)
+
+
+def test_truncation_is_reported_in_the_result() -> None:
+    r = ss.Scorer(limits=ss.Limits(max_chars=50)).score("pay now " * 20)
+    assert r.warnings and "truncated" in r.warnings[0]
+
+
+def test_french_and_unknown_language() -> None:
+    r = ss.score(["j'ai tes photos", "paye 150€ en PCS sinon je les envoie à tes parents",
+                  "t'as 10 min"])
+    assert r.labels == ["sextortion"]
+    assert {h.lang for h in r.signals} == {"fr"}
+
+
+@pytest.mark.slow
+def test_n_jobs_gives_identical_results() -> None:
+    convs = _sample_conversations(120)
+    scorer = ss.Scorer()
+    one = scorer.score_many(convs)
+    many = scorer.score_many(convs, n_jobs=2, batch_size=40)
+    assert [r.to_dict() for r in one] == [r.to_dict() for r in many]
