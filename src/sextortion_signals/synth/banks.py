@@ -2,7 +2,8 @@
 
 A bank line is a *family*: ``"how old (are you|r u)"`` expands to its alternations (the
 family's phrasings); ``{slot}`` is filled at generation time from the bank's ``slots``.
-Every ``HELDOUT_EVERY``-th line of each list (index % 5 == 2) is a held-out family.
+Every ``HELDOUT_EVERY``-th line of each list (index % 5 == 2) is a held-out family, and
+every fifth slot filler a held-out filler.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ class Bank:
     slots: dict[str, tuple[str, ...]]
     sections: dict[str, dict[str, tuple[Family, ...]]]  # section -> key -> families
     abbreviations: tuple[tuple[str, str], ...]
+
+    def slot_values(self, slot: str, heldout: bool) -> tuple[str, ...]:
+        """Slot fillers are split like families: held-out fillers (index % 5 == 2) only
+        appear in the held-out test, so it cannot be solved by memorising names."""
+        values = self.slots[slot]
+        if len(values) < HELDOUT_EVERY:
+            return values
+        return tuple(v for i, v in enumerate(values)
+                     if (i % HELDOUT_EVERY == HELDOUT_REMAINDER) == heldout)
 
     def families(self, section: str, key: str, heldout: bool) -> tuple[Family, ...]:
         pool = self.sections[section][key]

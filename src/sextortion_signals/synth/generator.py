@@ -94,7 +94,7 @@ class _Writer:
         # Amount, channel and platform stay consistent within a conversation.
         if slot in ("amount", "channel", "platform", "app") and slot in self.slot_memory:
             return self.slot_memory[slot]
-        value = self.rng.choice(self.bank.slots[slot])
+        value = self.rng.choice(self.bank.slot_values(slot, self.cfg.heldout))
         self.slot_memory[slot] = value
         return value
 
@@ -202,7 +202,8 @@ def _risky(w: _Writer, scn: Scenario, reaction: str) -> None:
 def _benign(w: _Writer, subtype: str | None) -> None:
     rng = w.rng
     if subtype is None:
-        w.chatter(rng.randint(1, 14))
+        # Real chats run long; short-only benign data teaches "long = risky".
+        w.chatter(rng.choice((rng.randint(1, 6), rng.randint(1, 14), rng.randint(10, 40))))
         return
     for _ in range(rng.randint(1, 4)):
         who = rng.choice((w.offender, w.target))
@@ -243,8 +244,9 @@ def generate_one(seed: int | str, key: str, cfg: GenerationConfig) -> dict[str, 
     if category == "benign_hard_negative":
         subtype = rng.choice(HARD_NEGATIVE_SUBTYPES)
         scenario_id = f"benign:{subtype}"
-        w.chatter(rng.choice((0, 0, 1, 2, 4)))
+        w.chatter(rng.choice((0, 0, 1, 2, 4, 8)))
         _benign(w, subtype)
+        w.chatter(rng.choice((0, 0, 1, 3, 10)))
     elif category == "benign_ordinary":
         _benign(w, None)
     else:
