@@ -4,12 +4,13 @@ plain-language text a moderator reads. Everything here is plain, serialisable da
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._plain import flat_dict
 from .extract import SignalHit
 from .features import FeatureEvidence, evidence_map, feature_table
 from .indicators import Indicator
@@ -40,8 +41,8 @@ class Contribution:
     evidence: tuple[Evidence, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["evidence"] = [asdict(e) for e in self.evidence]
+        d = flat_dict(self)
+        d["evidence"] = [flat_dict(e) for e in self.evidence]
         return d
 
 

@@ -8,10 +8,11 @@ map spans back to the original text. Unknown-language messages run every pack.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from . import lang as lang_detect
+from ._plain import flat_dict
 from .indicators import Indicator, find_indicators
 from .messages import Conversation, Limits, coerce_conversation
 from .normalize import NormalizedText, normalize
@@ -34,7 +35,7 @@ class SignalHit:
     rule_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return flat_dict(self)
 
 
 @dataclass(frozen=True, slots=True)

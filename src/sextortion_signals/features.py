@@ -145,6 +145,14 @@ class FeatureVectorizer:
         """Feature vector of the conversation, or of its first ``upto`` messages (used to
         measure early warning: message-by-message scoring without re-extracting)."""
         n = len(analyses) if upto is None else min(upto, len(analyses))
+        if not any(a.hits for a in analyses[:n]) and not indicators:
+            # Fast path (most messages): every feature but the burst ones is zero.
+            vec = np.zeros(len(self.feature_names))
+            for name, value in self._bursts(conv, [], n).items():
+                col = self._col.get(name)
+                if col is not None:
+                    vec[col] = value
+            return vec
         f: dict[str, float] = {}
         first_at: dict[str, int] = {}
         risky_msgs: list[int] = []  # positions (0..n-1) of risky messages

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+from ._plain import flat_dict
 
 __all__ = ["Indicator", "find_indicators"]
 
@@ -32,7 +34,7 @@ class Indicator:
     seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return flat_dict(self)
 
 
 def _alternation(terms: list[str]) -> str:
@@ -59,6 +61,7 @@ _BTC = re.compile(r"(?<![A-Za-z0-9])(?:bc1[a-z0-9]{25,62}|[13][a-km-zA-HJ-NP-Z1-
 _ETH = re.compile(r"(?<![A-Za-z0-9])0x[a-fA-F0-9]{40}(?![A-Za-z0-9])")
 _CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}(?![\w])")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[A-Za-z]{2,12}(?![\w])")
+_DIGIT = re.compile(r"\d")
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
 _PHONE = re.compile(r"(?<![\w+])\+?\d[\d .-]{6,16}\d(?!\w)")
 
@@ -130,40 +133,48 @@ def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
         found.append(Indicator(kind, value, message_index, m.start(group), m.end(group),
                                m.group(group), **extra))
 
-    for m in c.amount_prefix.finditer(text):
-        amount = _parse_number(m.group(2))
-        if amount is not None:
-            cur = c.currency_of[m.group(1).lower()]
-            add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
-    for m in c.amount_suffix.finditer(text):
-        amount = _parse_number(m.group(1))
-        if amount is not None:
-            cur = c.currency_of[m.group(2).lower()]
-            add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
-    for m in _BTC.finditer(text):
-        if any(ch.isalpha() for ch in m.group()) and any(ch.isdigit() for ch in m.group()):
-            add("crypto_wallet", "btc", m)
-    for m in _ETH.finditer(text):
-        add("crypto_wallet", "eth", m)
-    for m in _CASHTAG.finditer(text):
-        add("cashtag", m.group().lower(), m)
-    emails = list(_EMAIL.finditer(text))
-    for m in emails:
-        add("email", m.group().lower(), m)
+    # Cheap gates first: most chat messages have no digit, "$" or "@", so most of the
+    # regexes below never need to run.
+    has_digit = _DIGIT.search(text) is not None
+    if has_digit:
+        for m in c.amount_prefix.finditer(text):
+            amount = _parse_number(m.group(2))
+            if amount is not None:
+                cur = c.currency_of[m.group(1).lower()]
+                add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
+        for m in c.amount_suffix.finditer(text):
+            amount = _parse_number(m.group(1))
+            if amount is not None:
+                cur = c.currency_of[m.group(2).lower()]
+                add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
+        for m in _BTC.finditer(text):
+            if any(ch.isalpha() for ch in m.group()) and any(ch.isdigit() for ch in m.group()):
+                add("crypto_wallet", "btc", m)
+        for m in _ETH.finditer(text):
+            add("crypto_wallet", "eth", m)
+    if "$" in text:
+        for m in _CASHTAG.finditer(text):
+            add("cashtag", m.group().lower(), m)
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            add("email", m.group().lower(), m)
     for m in c.channel.finditer(text):
         add("payment_channel", c.channel_kind[m.group(1).lower()], m, 1)
     for m in c.platform.finditer(text):
         add("platform", m.group(1).lower(), m, 1)
-    for m in _HANDLE.finditer(text):
-        add("handle", m.group().lower().rstrip("."), m)
-    for m in c.duration.finditer(text):
-        seconds = int(m.group(1)) * c.unit_seconds[m.group(2).lower()]
-        add("deadline", f"{seconds:g} s", m, seconds=seconds)
+    if "@" in text:
+        for m in _HANDLE.finditer(text):
+            add("handle", m.group().lower().rstrip("."), m)
+    if has_digit:
+        for m in c.duration.finditer(text):
+            seconds = int(m.group(1)) * c.unit_seconds[m.group(2).lower()]
+            add("deadline", f"{seconds:g} s", m, seconds=seconds)
     for m in c.deadline_phrase.finditer(text):
         add("deadline", m.group(1).lower(), m, 1)
-    for m in _PHONE.finditer(text):
-        digits = sum(ch.isdigit() for ch in m.group())
-        if 8 <= digits <= 15:
-            add("phone", "".join(ch for ch in m.group() if ch.isdigit() or ch == "+"), m)
+    if has_digit:
+        for m in _PHONE.finditer(text):
+            digits = sum(ch.isdigit() for ch in m.group())
+            if 8 <= digits <= 15:
+                add("phone", "".join(ch for ch in m.group() if ch.isdigit() or ch == "+"), m)
     found.sort(key=lambda i: (i.start, i.end, i.kind))
     return found

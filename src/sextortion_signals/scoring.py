@@ -120,11 +120,11 @@ class Scorer:
         if not items:
             return []
         X = self.vectorize(items)
-        P = self.model.probabilities(X)
+        P = self.model.probabilities(X).tolist()
         labels = self.model.labels
         out: list[ScoreResult] = []
         for row, item in enumerate(items):
-            probs = {label: float(P[row, j]) for j, label in enumerate(labels)}
+            probs = dict(zip(labels, P[row], strict=True))
             flagged = [lb for lb in labels if probs[lb] >= self.model.heads[lb].alert]
             out.append(ScoreResult(
                 scores=probs, labels=flagged, level=level_of(self.model, probs),

@@ -14,6 +14,7 @@ from spacy.lang.tokenizer_exceptions import BASE_EXCEPTIONS
 from spacy.language import BaseDefaults, Language
 from spacy.lookups import Lookups
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.attrs import LEMMA, LOWER
 from spacy.symbols import ORTH
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans
@@ -23,6 +24,7 @@ from .lemmas import fold, lemma_table
 from .registry import Rule, rules_for
 
 SPAN_KEY = "ss_signals"
+_WORD_ATTRS = [LOWER, LEMMA]
 # Split "10min", "150eur", "48h" into number + unit so patterns can see both.
 _DIGIT_LETTER_INFIX = r"(?<=[0-9])(?=[a-z€$£])"
 
@@ -91,6 +93,7 @@ class SignalMatcher:
         self._by_anchor: dict[str, list[int]] = {}
         self._always: list[int] = []
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        strings = nlp.vocab.strings
         self._signal_of: dict[str, str] = {}
         self._unless_next: dict[str, frozenset[str]] = {}
         for rule in self.rules:
@@ -104,24 +107,27 @@ class SignalMatcher:
                     matcher.add(rule.id, [pattern])
                     k = len(self.matchers)
                     self.matchers.append(matcher)
-                    self._required.append(_required_sets(pattern))
+                    self._required.append(tuple(frozenset(strings.add(w) for w in req)
+                                                for req in _required_sets(pattern)))
                     anchor = _anchor(pattern)
                     if anchor is None:
                         self._always.append(k)
                     for word in anchor or ():
-                        self._by_anchor.setdefault(word, []).append(k)
+                        self._by_anchor.setdefault(strings.add(word), []).append(k)
                 else:
                     self.phrases.add(rule.id, [nlp.make_doc(fold(lit)) for lit in rule.literals])
             except (ValueError, KeyError) as err:
                 raise RuleFormatError(f"{rule.source}: spaCy rejected rule {rule.id!r}: "
                                       f"{err}") from None
+        self._anchor_words = frozenset(self._by_anchor)
 
     def __call__(self, doc: Doc) -> Doc:
         by_signal: dict[str, list[Span]] = {}
         vocab_strings = doc.vocab.strings
-        words = {t.lower_ for t in doc} | {t.lemma_ for t in doc}
+        # Hash ids straight from the doc's arrays: no Token objects are created.
+        words = set(doc.to_array(_WORD_ATTRS).ravel().tolist())
         todo = set(self._always)
-        for word in words & self._by_anchor.keys():
+        for word in words & self._anchor_words:
             todo.update(self._by_anchor[word])
         matches = list(self.phrases(doc))
         for k in sorted(todo):
