@@ -121,9 +121,9 @@ def test_wheel_ships_the_model_and_scores_from_any_directory(tmp_path: Path) -> 
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
                     "--target", str(site), str(wheel)], check=True, capture_output=True)
     code = ("import sextortion_signals as ss, pathlib; "
-            "assert str(pathlib.Path(ss.__file__)).startswith(%r), ss.__file__; "
+            f"assert str(pathlib.Path(ss.__file__)).startswith({str(site)!r}), ss.__file__; "
             "r = ss.score('send 100$ or i post your pics to your family'); "
-            "print(r.labels)" % str(site))
+            "print(r.labels)")
     env = {**os.environ, "PYTHONPATH": str(site)}
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=True)

@@ -20,7 +20,6 @@ from .messages import Conversation, Limits, Message
 from .model import Model, load_model
 from .scoring import Scorer, ScoreResult, score, score_many
 
-
 __all__ = [
     "Contribution", "Conversation", "Evidence", "FeatureVectorizer", "Indicator",
     "InvalidInputError", "Limits", "Message", "Model", "ModelFormatError", "RuleFormatError",

@@ -44,7 +44,7 @@ _SINGLE_LETTER_WORDS = frozenset("aiuryocken")
 _REPEAT = re.compile(r"([a-vx-z])\1{2,}")  # not "w": keeps www. intact
 
 _MAX_RUN = 64  # longest whitespace-free run handed to the tokenizer
-_LONG_RUN = re.compile(r"\S{%d}" % (_MAX_RUN + 1))
+_LONG_RUN = re.compile(rf"\S{{{_MAX_RUN + 1}}}")
 
 _ASCII_CONTROLS = str.maketrans({c: " " for c in range(32) if chr(c) not in "\t\n\r"} | {127: " "})
 

@@ -15,10 +15,10 @@ from . import __version__
 from .data import Labelled
 from .errors import TrainingDataError
 from .evaluate import label_metrics, score_labelled
+from .extract import MessageAnalysis
 from .features import FeatureVectorizer
 from .messages import coerce_conversation
 from .model import LABELS, Head, Model
-from .extract import MessageAnalysis
 from .scoring import Featurized, Scorer, featurize_many
 from .signals.registry import rule_languages
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,7 @@ def build_table(lang: str, wanted: Iterable[str]) -> dict[str, str]:
             if lemma in wanted_set and form != lemma}
 
 
-@lru_cache(maxsize=None)
+@cache
 def lemma_table(lang: str) -> dict[str, str]:
     wanted = pattern_lemmas(lang)
     shipped = resources.files("sextortion_signals") / "signals" / "lemmas" / f"{lang}.json"

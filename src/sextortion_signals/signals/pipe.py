@@ -4,18 +4,19 @@ of a language pack in one ``Matcher`` and one ``PhraseMatcher``."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 import spacy
+from spacy.attrs import LEMMA, LOWER
 from spacy.lang.char_classes import ALPHA
 from spacy.lang.punctuation import TOKENIZER_INFIXES
 from spacy.lang.tokenizer_exceptions import BASE_EXCEPTIONS
 from spacy.language import BaseDefaults, Language
 from spacy.lookups import Lookups
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.attrs import LEMMA, LOWER
 from spacy.symbols import ORTH
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans
 
@@ -89,8 +90,8 @@ class SignalMatcher:
         self.name = name
         self.rules = tuple(rules if rules is not None else rules_for(nlp.lang))
         self.matchers: list[Matcher] = []
-        self._required: list[tuple[frozenset[str], ...]] = []  # per matcher
-        self._by_anchor: dict[str, list[int]] = {}
+        self._required: list[tuple[frozenset[int], ...]] = []  # per matcher, hash ids
+        self._by_anchor: dict[int, list[int]] = {}  # word hash id -> matcher indices
         self._always: list[int] = []
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         strings = nlp.vocab.strings
@@ -125,7 +126,7 @@ class SignalMatcher:
         by_signal: dict[str, list[Span]] = {}
         vocab_strings = doc.vocab.strings
         # Hash ids straight from the doc's arrays: no Token objects are created.
-        words = set(doc.to_array(_WORD_ATTRS).ravel().tolist())
+        words = set(cast(list[int], doc.to_array(_WORD_ATTRS).ravel().tolist()))
         todo = set(self._always)
         for word in words & self._anchor_words:
             todo.update(self._by_anchor[word])
@@ -162,11 +163,13 @@ class _FrenchLiteDefaults(BaseDefaults):
     # spacy.lang.fr builds a huge TOKEN_MATCH regex at import (~3 s, most of our cold
     # start). Text reaching us is lowercased and accent-folded, so the base punctuation
     # rules plus French elision ("j'ai" -> "j'" "ai") give the same tokens on chat text.
-    infixes = [*TOKENIZER_INFIXES, rf"(?<=[{ALPHA}][{_ELISION}])(?=[{ALPHA}])"]
-    tokenizer_exceptions = {**BASE_EXCEPTIONS, "aujourd'hui": [{ORTH: "aujourd'hui"}]}
+    infixes = [*TOKENIZER_INFIXES,  # noqa: RUF012 (spaCy's own defaults pattern)
+               rf"(?<=[{ALPHA}][{_ELISION}])(?=[{ALPHA}])"]
+    tokenizer_exceptions = {  # noqa: RUF012
+        **BASE_EXCEPTIONS, "aujourd'hui": [{ORTH: "aujourd'hui"}]}
 
 
-class _FrenchLite(Language):
+class _FrenchLite(Language):  # type: ignore[no-untyped-call]
     lang = "fr"
     Defaults = _FrenchLiteDefaults
 
@@ -181,16 +184,17 @@ def _blank(lang: str) -> Language:
     return light() if light is not None else spacy.blank(lang)
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_nlp(lang: str) -> Language:
     """Blank pipeline for ``lang``: tokenizer (+ digit/letter split), lookup lemmatizer
     (pruned table from spacy-lookups-data) and the signal matcher. Cached per process."""
     nlp = _blank(lang)
-    infixes = [*nlp.Defaults.infixes, _DIGIT_LETTER_INFIX]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    infixes = [*(nlp.Defaults.infixes or ()), _DIGIT_LETTER_INFIX]
+    tokenizer = cast(Tokenizer, nlp.tokenizer)
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     lookups = Lookups()
     lookups.add_table("lemma_lookup", lemma_table(lang))
-    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    lemmatizer: Any = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     lemmatizer.initialize(lookups=lookups)
     nlp.add_pipe("sextortion_signals")
     return nlp

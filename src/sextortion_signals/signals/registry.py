@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any, Literal, cast
@@ -169,7 +169,7 @@ def parse_rules(lines: Iterable[str], signal: str, lang: str, where: str) -> lis
     return rules
 
 
-@lru_cache(maxsize=None)
+@cache
 def rules_for(lang: str) -> tuple[Rule, ...]:
     """All rules of one language pack, validated (duplicate ids are an error)."""
     folder = _data_root() / "rules" / lang

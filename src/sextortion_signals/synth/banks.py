@@ -12,7 +12,7 @@ import itertools
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -87,7 +87,7 @@ def _families(lang: str, section: str, key: str, lines: Any, where: str,
     return tuple(fams)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_bank(lang: str) -> Bank:
     path = resources.files("sextortion_signals") / "synth" / "banks" / f"{lang}.toml"
     where = f"synth/banks/{lang}.toml"
