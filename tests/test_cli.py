@@ -128,3 +128,21 @@ def test_wheel_ships_the_model_and_scores_from_any_directory(tmp_path: Path) -> 
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=True)
     assert "sextortion" in proc.stdout
+
+
+@pytest.mark.slow
+def test_shipped_model_is_reproducible_from_the_corpus(tmp_path: Path) -> None:
+    """Rebuild the corpus and retrain with the documented command: same model."""
+    from sextortion_signals.synth import build_corpus
+    committed = json.loads((ROOT / "datasets" / "MANIFEST.json").read_text())
+    build_corpus(tmp_path / "full", n=committed["n"], seed=committed["seed"])
+    full = tmp_path / "full"
+    assert main(["train", str(full / "train.jsonl"), "--valid", str(full / "valid.jsonl"),
+                 "-o", str(tmp_path / "model"), "--seed", "0", "--no-progress"]) == 0
+    ours = json.loads((tmp_path / "model" / "model.json").read_text())
+    shipped = json.loads((ROOT / "models" / "default" / "model.json").read_text())
+    assert ours["training"]["train_sha256"] == shipped["training"]["train_sha256"]
+    assert ours["feature_names"] == shipped["feature_names"]
+    for label, head in shipped["heads"].items():
+        assert ours["heads"][label]["thresholds"] == head["thresholds"]
+        assert ours["heads"][label]["coef"] == pytest.approx(head["coef"], abs=1e-9)
