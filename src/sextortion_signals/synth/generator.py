@@ -10,7 +10,7 @@ import json
 import random
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -132,35 +132,40 @@ class _Writer:
             self.add(who, self.phrase("chatter", "any"), [])
 
 
-def _typo(text: str, rng: random.Random) -> str:
+def _edit_one_word(text: str, rng: random.Random, min_len: int,
+                   edit: Callable[[str, random.Random], str]) -> str:
+    """Apply ``edit`` to one random alphabetic word of at least ``min_len`` letters."""
     words = text.split(" ")
-    long_words = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
-    if not long_words:
-        return text
-    i = rng.choice(long_words)
-    w = words[i]
-    k = rng.randrange(1, len(w) - 2)
-    words[i] = w[:k] + w[k + 1] + w[k] + w[k + 2:] if rng.random() < 0.5 else w[:k] + w[k + 1:]
-    return " ".join(words)
-
-
-def _obfuscate(text: str, rng: random.Random) -> str:
-    words = text.split(" ")
-    candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    candidates = [i for i, w in enumerate(words) if len(w) >= min_len and w.isalpha()]
     if not candidates:
         return text
     i = rng.choice(candidates)
-    w = words[i]
+    words[i] = edit(words[i], rng)
+    return " ".join(words)
+
+
+def _typo_word(w: str, rng: random.Random) -> str:
+    k = rng.randrange(1, len(w) - 2)
+    return w[:k] + w[k + 1] + w[k] + w[k + 2:] if rng.random() < 0.5 else w[:k] + w[k + 1:]
+
+
+def _obfuscate_word(w: str, rng: random.Random) -> str:
     kind = rng.randrange(4)
     if kind == 0:
-        words[i] = "".join(_LEET.get(c, c) if rng.random() < 0.6 else c for c in w)
-    elif kind == 1:
-        words[i] = " ".join(w)
-    elif kind == 2:
-        words[i] = "".join(_HOMOGLYPHS.get(c, c) for c in w)
-    else:
-        words[i] = "\u200b".join(w)
-    return " ".join(words)
+        return "".join(_LEET.get(c, c) if rng.random() < 0.6 else c for c in w)
+    if kind == 1:
+        return " ".join(w)
+    if kind == 2:
+        return "".join(_HOMOGLYPHS.get(c, c) for c in w)
+    return "\u200b".join(w)
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    return _edit_one_word(text, rng, 5, _typo_word)
+
+
+def _obfuscate(text: str, rng: random.Random) -> str:
+    return _edit_one_word(text, rng, 4, _obfuscate_word)
 
 
 def _pick_category(rng: random.Random) -> str:
