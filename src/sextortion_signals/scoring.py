@@ -83,12 +83,15 @@ class ScoreResult:
         }
 
 
-def level_of(model: Model, probs: dict[str, float]) -> str:
-    if any(probs[label] >= h.alert for label, h in model.heads.items()):
-        return "high"
-    if any(probs[label] >= h.review for label, h in model.heads.items()):
-        return "medium"
-    return "low"
+def flag(thresholds: Sequence[tuple[str, float, float]],
+         probs: Sequence[float]) -> tuple[list[str], str]:
+    """(labels at or above their alert threshold, level) for one conversation."""
+    flagged = [label for (label, alert, _), p in zip(thresholds, probs, strict=True)
+               if p >= alert]
+    if flagged:
+        return flagged, "high"
+    review = any(p >= rv for (_, _, rv), p in zip(thresholds, probs, strict=True))
+    return flagged, "medium" if review else "low"
 
 
 def featurize_many(conversations: Sequence[Conversation]) -> list[Featurized]:
@@ -108,6 +111,7 @@ class Scorer:
         self.model = model if model is not None else default_model()
         self.limits = limits or Limits()
         self.vectorizer = FeatureVectorizer(self.model.feature_names)
+        self._thresholds = [(label, h.alert, h.review) for label, h in self.model.heads.items()]
 
     def vectorize(self, items: Sequence[Featurized]) -> np.ndarray:
         X = np.zeros((len(items), len(self.model.feature_names)))
@@ -124,10 +128,9 @@ class Scorer:
         labels = self.model.labels
         out: list[ScoreResult] = []
         for row, item in enumerate(items):
-            probs = dict(zip(labels, P[row], strict=True))
-            flagged = [lb for lb in labels if probs[lb] >= self.model.heads[lb].alert]
+            flagged, level = flag(self._thresholds, P[row])
             out.append(ScoreResult(
-                scores=probs, labels=flagged, level=level_of(self.model, probs),
+                scores=dict(zip(labels, P[row], strict=True)), labels=flagged, level=level,
                 signals=[h for a in item.analyses for h in a.hits],
                 indicators=list(item.indicators),
                 warnings=list(item.conversation.warnings), _model=self.model, _x=X[row]))

@@ -8,12 +8,11 @@ from functools import cache
 from typing import Any, cast
 
 import spacy
-from spacy.attrs import LEMMA, LOWER
+from spacy.attrs import LOWER
 from spacy.lang.char_classes import ALPHA
 from spacy.lang.punctuation import TOKENIZER_INFIXES
 from spacy.lang.tokenizer_exceptions import BASE_EXCEPTIONS
 from spacy.language import BaseDefaults, Language
-from spacy.lookups import Lookups
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.symbols import ORTH
 from spacy.tokenizer import Tokenizer
@@ -25,7 +24,6 @@ from .lemmas import fold, lemma_table
 from .registry import Rule, rules_for
 
 SPAN_KEY = "ss_signals"
-_WORD_ATTRS = [LOWER, LEMMA]
 # Split "10min", "150eur", "48h" into number + unit so patterns can see both.
 _DIGIT_LETTER_INFIX = r"(?<=[0-9])(?=[a-z€$£])"
 
@@ -41,6 +39,34 @@ def _fold_pattern_value(value: Any) -> Any:
     return value
 
 
+def _lemmas_to_forms(pattern: list[dict[str, Any]],
+                     table: dict[str, str]) -> list[dict[str, Any]]:
+    """Compile ``LEMMA`` constraints into ``LOWER`` sets with the lookup table.
+
+    Text reaching the pipeline is lowercased, so a token's lookup lemma is
+    ``table.get(lower, lower)``: LEMMA in L  <=>  LOWER is a form the table maps into L, or
+    a word of L the table does not know. Same matches as running spaCy's lookup
+    lemmatizer on every token, for none of its per-token cost."""
+    inverse: dict[str, set[str]] = {}
+    for form, lemma in table.items():
+        inverse.setdefault(lemma, set()).add(form)
+    out: list[dict[str, Any]] = []
+    for token in pattern:
+        spec = token.get("LEMMA")
+        if spec is None:
+            out.append(token)
+            continue
+        if "LOWER" in token or (isinstance(spec, dict) and set(spec) != {"IN"}):
+            raise RuleFormatError(f"LEMMA may only be a string or {{'IN': [...]}} and not "
+                                  f"be combined with LOWER: {token}")
+        lemmas = {spec} if isinstance(spec, str) else set(spec["IN"])
+        forms = {f for lemma in lemmas for f in inverse.get(lemma, ())}
+        forms |= {w for w in lemmas if w not in table}
+        rest = {k: v for k, v in token.items() if k != "LEMMA"}
+        out.append({**rest, "LOWER": {"IN": sorted(forms)}})
+    return out
+
+
 def _fold_pattern(pattern: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     # Patterns are written with accents; the text they meet is accent-folded.
     return [{k: (_fold_pattern_value(v) if k in ("LOWER", "LEMMA", "NORM", "ORTH") else v)
@@ -50,7 +76,7 @@ def _fold_pattern(pattern: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def _token_values(token: dict[str, Any]) -> frozenset[str] | None:
     """The strings a pattern token can match on LOWER/LEMMA, or None if unconstrained."""
     values: set[str] = set()
-    for key in ("LOWER", "LEMMA"):
+    for key in ("LOWER",):
         v = token.get(key)
         if isinstance(v, str):
             values.add(v)
@@ -95,6 +121,7 @@ class SignalMatcher:
         self._always: list[int] = []
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         strings = nlp.vocab.strings
+        lemmas = lemma_table(nlp.lang)
         self._signal_of: dict[str, str] = {}
         self._unless_next: dict[str, frozenset[str]] = {}
         for rule in self.rules:
@@ -103,7 +130,7 @@ class SignalMatcher:
                 self._unless_next[rule.id] = frozenset(fold(w) for w in rule.unless_next)
             try:
                 if rule.pattern is not None:
-                    pattern = _fold_pattern(rule.pattern)
+                    pattern = _lemmas_to_forms(_fold_pattern(rule.pattern), lemmas)
                     matcher = Matcher(nlp.vocab, validate=True)
                     matcher.add(rule.id, [pattern])
                     k = len(self.matchers)
@@ -125,8 +152,8 @@ class SignalMatcher:
     def __call__(self, doc: Doc) -> Doc:
         by_signal: dict[str, list[Span]] = {}
         vocab_strings = doc.vocab.strings
-        # Hash ids straight from the doc's arrays: no Token objects are created.
-        words = set(cast(list[int], doc.to_array(_WORD_ATTRS).ravel().tolist()))
+        # Hash ids straight from the doc's array: no Token objects are created.
+        words = set(cast(list[int], doc.to_array(LOWER).tolist()))
         todo = set(self._always)
         for word in words & self._anchor_words:
             todo.update(self._by_anchor[word])
@@ -186,15 +213,12 @@ def _blank(lang: str) -> Language:
 
 @cache
 def build_nlp(lang: str) -> Language:
-    """Blank pipeline for ``lang``: tokenizer (+ digit/letter split), lookup lemmatizer
-    (pruned table from spacy-lookups-data) and the signal matcher. Cached per process."""
+    """Blank pipeline for ``lang``: tokenizer (+ digit/letter split) and the signal
+    matcher, whose LEMMA patterns are compiled with the lookup lemmas of
+    spacy-lookups-data (pruned table, see ``lemmas.py``). Cached per process."""
     nlp = _blank(lang)
     infixes = [*(nlp.Defaults.infixes or ()), _DIGIT_LETTER_INFIX]
     tokenizer = cast(Tokenizer, nlp.tokenizer)
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
-    lookups = Lookups()
-    lookups.add_table("lemma_lookup", lemma_table(lang))
-    lemmatizer: Any = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    lemmatizer.initialize(lookups=lookups)
     nlp.add_pipe("sextortion_signals")
     return nlp
