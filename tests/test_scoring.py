@@ -160,3 +160,12 @@ def test_n_jobs_gives_identical_results() -> None:
     one = scorer.score_many(convs)
     many = scorer.score_many(convs, n_jobs=2, batch_size=40)
     assert [r.to_dict() for r in one] == [r.to_dict() for r in many]
+
+
+def test_the_notebook_runs() -> None:
+    """notebooks/reading_a_score.ipynb: every code cell executes against the shipped model."""
+    nb = json.loads((ROOT / "notebooks" / "reading_a_score.ipynb").read_text())
+    namespace: dict[str, object] = {}
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            exec("".join(cell["source"]), namespace)  # our own notebook

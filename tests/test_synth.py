@@ -183,3 +183,14 @@ def test_full_corpus_rebuilds_to_the_committed_checksums(tmp_path: Path) -> None
     manifest = build_corpus(tmp_path, n=committed["n"], seed=committed["seed"],
                             langs=tuple(committed["langs"]))
     assert manifest["splits"] == committed["splits"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_rules_fire_on_most_in_family_phrasings(lang: str) -> None:
+    """Guards the signal layer against regressions on the phrasings rules were written
+    from; held-out recall is reported (rule_recall.py), not asserted."""
+    from sextortion_signals.synth.rule_recall import rule_recall
+    table = rule_recall(lang, per_family=3)
+    fired = sum(e["in_family"][0] for e in table.values())
+    total = sum(e["in_family"][1] for e in table.values())
+    assert fired / total >= 0.85, f"{lang}: {fired}/{total}"
