@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+from spacy.tokenizer import Tokenizer
 
 from . import lang as lang_detect
 from ._plain import flat_dict
 from .indicators import Indicator, find_indicators
 from .messages import Conversation, Limits, coerce_conversation
 from .normalize import NormalizedText, normalize
-from .signals.pipe import SPAN_KEY, build_nlp
+from .signals.pipe import build_nlp, signal_matcher
 from .signals.registry import get, rule_languages
 
 __all__ = ["MessageAnalysis", "SignalHit", "analyse", "analyse_many", "extract_indicators",
@@ -52,26 +54,33 @@ def _packs(detected: str | None) -> tuple[str, ...]:
     return (detected,) if detected in langs else langs
 
 
-def _run_packs(jobs: list[tuple[int, str, NormalizedText]]) -> dict[int, list[SignalHit]]:
-    """``jobs``: (caller index, pack language, normalised text). Batched per pack."""
+def _run_packs(jobs: list[tuple[int, int, str, NormalizedText]]) -> dict[int, list[SignalHit]]:
+    """``jobs``: (job key, caller message index, pack language, normalised text). Batched
+    per pack; returns the hits of each job key that has any."""
     out: dict[int, list[SignalHit]] = {}
-    by_pack: dict[str, list[tuple[int, NormalizedText]]] = {}
-    for index, pack, norm in jobs:
-        by_pack.setdefault(pack, []).append((index, norm))
+    by_pack: dict[str, list[tuple[int, int, NormalizedText]]] = {}
+    for key, index, pack, norm in jobs:
+        by_pack.setdefault(pack, []).append((key, index, norm))
     for pack, items in by_pack.items():
         nlp = build_nlp(pack)
-        docs = nlp.pipe([norm.text for _, norm in items], batch_size=256)
-        for (index, norm), doc in zip(items, docs, strict=True):
-            bucket = out.setdefault(index, [])
-            for span in doc.spans[SPAN_KEY]:
-                start, end = norm.to_original(span.start_char, span.end_char)
-                bucket.append(SignalHit(span.label_, get(span.label_).category, index, start,
-                                        end, norm.original[start:end], pack, span.id_))
+        matcher = signal_matcher(nlp)
+        # The pipeline is tokenizer + matcher; calling the two directly skips spaCy's
+        # per-doc pipe plumbing and Span objects (the scoring hot path).
+        tokenizer = cast(Tokenizer, nlp.tokenizer)
+        docs = tokenizer.pipe([norm.text for _, _, norm in items], batch_size=256)
+        for (key, index, norm), doc in zip(items, docs, strict=True):
+            for m in matcher.find(doc):
+                start, end = norm.to_original(m.start_char, m.end_char)
+                out.setdefault(key, []).append(SignalHit(
+                    m.signal, get(m.signal).category, index, start, end,
+                    norm.original[start:end], pack, m.rule_id))
     return out
 
 
 def _dedupe(hits: list[SignalHit]) -> tuple[SignalHit, ...]:
     # The same span found by two packs (unknown language) counts once.
+    if len(hits) < 2:
+        return tuple(hits)
     seen: set[tuple[str, int, int]] = set()
     unique: list[SignalHit] = []
     for hit in sorted(hits, key=lambda h: (h.start, h.end, h.name, h.lang)):
@@ -84,23 +93,19 @@ def _dedupe(hits: list[SignalHit]) -> tuple[SignalHit, ...]:
 
 def analyse_many(conversations: Sequence[Conversation]) -> list[list[MessageAnalysis]]:
     """Analyse every message of every conversation in one batched pass per language."""
-    jobs: list[tuple[int, str, NormalizedText]] = []
-    langs: list[str | None] = []
-    flat_index: list[tuple[int, int]] = []  # flat id -> (conversation, caller index)
+    jobs: list[tuple[int, int, str, NormalizedText]] = []
+    flat_index: list[tuple[int, int, str | None]] = []  # flat id -> (conv, index, lang)
     for c, conv in enumerate(conversations):
         for i, msg in enumerate(conv.messages):
             norm = normalize(msg.text)
             detected = lang_detect.detect(norm.text)
             flat = len(flat_index)
-            flat_index.append((c, conv.offset + i))
-            langs.append(detected)
-            jobs.extend((flat, pack, norm) for pack in _packs(detected))
+            flat_index.append((c, conv.offset + i, detected))
+            jobs.extend((flat, conv.offset + i, pack, norm) for pack in _packs(detected))
     hits = _run_packs(jobs)
     result: list[list[MessageAnalysis]] = [[] for _ in conversations]
-    for flat, (c, index) in enumerate(flat_index):
-        raw = [SignalHit(h.name, h.category, index, h.start, h.end, h.text, h.lang, h.rule_id)
-               for h in hits.get(flat, [])]
-        result[c].append(MessageAnalysis(index, langs[flat], _dedupe(raw)))
+    for flat, (c, index, detected) in enumerate(flat_index):
+        result[c].append(MessageAnalysis(index, detected, _dedupe(hits.get(flat, []))))
     return result
 
 

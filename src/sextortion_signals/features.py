@@ -145,14 +145,38 @@ class FeatureVectorizer:
         """Feature vector of the conversation, or of its first ``upto`` messages (used to
         measure early warning: message-by-message scoring without re-extracting)."""
         n = len(analyses) if upto is None else min(upto, len(analyses))
-        if not any(a.hits for a in analyses[:n]) and not indicators:
-            # Fast path (most messages): every feature but the burst ones is zero.
-            vec = np.zeros(len(self.feature_names))
+        vec = np.zeros(len(self.feature_names))
+        if not self._blank(conv, analyses, indicators, n):
+            self._fill(vec, conv, analyses, indicators, n)
+        return vec
+
+    def transform_many(self, items: Sequence[tuple[Conversation, Sequence[MessageAnalysis],
+                                                   Sequence[Indicator]]]) -> np.ndarray:
+        """Rows of ``transform_one``, one per (conversation, analyses, indicators)."""
+        X = np.zeros((len(items), len(self.feature_names)))
+        for row, (conv, analyses, indicators) in enumerate(items):
+            if not self._blank(conv, analyses, indicators, len(analyses)):
+                self._fill(X[row], conv, analyses, indicators, len(analyses))
+        return X
+
+    @staticmethod
+    def _blank(conv: Conversation, analyses: Sequence[MessageAnalysis],
+               indicators: Sequence[Indicator], n: int) -> bool:
+        """True when every feature is zero (most single messages): no hit, no indicator,
+        no timestamp for the burst features."""
+        return (not indicators and not any(a.hits for a in analyses[:n])
+                and all(m.timestamp is None for m in conv.messages[:n]))
+
+    def _fill(self, vec: np.ndarray, conv: Conversation,
+              analyses: Sequence[MessageAnalysis], indicators: Sequence[Indicator],
+              n: int) -> None:
+        if not indicators and not any(a.hits for a in analyses[:n]):
+            # Only the burst features can be non-zero.
             for name, value in self._bursts(conv, [], n).items():
                 col = self._col.get(name)
                 if col is not None:
                     vec[col] = value
-            return vec
+            return
         f: dict[str, float] = {}
         first_at: dict[str, int] = {}
         risky_msgs: list[int] = []  # positions (0..n-1) of risky messages
@@ -228,12 +252,10 @@ class FeatureVectorizer:
         f["indicator:deadline"] = float("deadline" in kinds)
         for c in self._context:
             f[f"context:{c}"] = ctx_counts[c] / len(risky_msgs) if risky_msgs else 0.0
-        vec = np.zeros(len(self.feature_names))
         for name, value in f.items():
             col = self._col.get(name)
             if col is not None:
                 vec[col] = value
-        return vec
 
     def _bursts(self, conv: Conversation, risky: list[int], n: int) -> dict[str, float]:
         stamps = [m.timestamp for m in conv.messages[:n]]

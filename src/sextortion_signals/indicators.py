@@ -42,6 +42,13 @@ def _alternation(terms: list[str]) -> str:
     return "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True))
 
 
+def _starts_with_one_of(terms: list[str]) -> str:
+    """Lookahead on the terms' first characters: the same condition the alternation checks
+    first, but as one character class, so most positions are rejected at once."""
+    firsts = sorted({t[0] for t in terms if t})
+    return "(?=[" + "".join(re.escape(ch) for ch in firsts) + "])"
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     amount_prefix: re.Pattern[str]
@@ -95,15 +102,18 @@ def _compiled() -> _Compiled:
             rf"(?<![\w.,])({_NUMBER})\s?({_alternation(symbols + words)})(?![A-Za-z])",
             re.IGNORECASE),
         currency_of=currency_of,
-        channel=re.compile(rf"(?<!\w)({_alternation(list(channel_kind))})(?!\w)",
+        channel=re.compile(rf"{_starts_with_one_of(list(channel_kind))}(?<!\w)"
+                           rf"({_alternation(list(channel_kind))})(?!\w)",
                            re.IGNORECASE),
         channel_kind=channel_kind,
-        platform=re.compile(rf"(?<![\w@])({_alternation(lex['platforms'])})(?!\w)",
+        platform=re.compile(rf"{_starts_with_one_of(lex['platforms'])}(?<![\w@])"
+                            rf"({_alternation(lex['platforms'])})(?!\w)",
                             re.IGNORECASE),
         duration=re.compile(rf"(?<![\w.,])(\d{{1,4}})\s?({_alternation(list(unit_seconds))})"
                             r"(?![A-Za-z])", re.IGNORECASE),
         unit_seconds=unit_seconds,
-        deadline_phrase=re.compile(rf"(?<!\w)({_alternation(phrases)})(?!\w)", re.IGNORECASE),
+        deadline_phrase=re.compile(rf"{_starts_with_one_of(phrases)}(?<!\w)"
+                                   rf"({_alternation(phrases)})(?!\w)", re.IGNORECASE),
     )
 
 

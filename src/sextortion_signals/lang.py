@@ -33,18 +33,28 @@ def word_lists() -> dict[str, frozenset[str]]:
     return {code: frozenset(words - shared) for code, words in raw.items()}
 
 
+@lru_cache(maxsize=1)
+def _owner() -> dict[str, str]:
+    # Distinctive words belong to exactly one language: one lookup per token.
+    return {w: code for code, words in word_lists().items() for w in words}
+
+
 def languages() -> tuple[str, ...]:
     return tuple(sorted(word_lists()))
 
 
 def detect(normalized_text: str) -> str | None:
     """Language code of an already normalised (lowercase, accent-free) message, or None."""
-    lists = word_lists()
-    counts = dict.fromkeys(lists, 0)
+    owner = _owner()
+    counts = dict.fromkeys(word_lists(), 0)
     for token in _TOKEN.findall(normalized_text):
-        for code, words in lists.items():
-            if token in words or token.rstrip("'") in words:
-                counts[code] += 1
+        code = owner.get(token)
+        if code is not None:
+            counts[code] += 1
+        if token[-1] == "'":  # "j'" also counts as "j"
+            bare = owner.get(token[:-1])
+            if bare is not None and bare != code:
+                counts[bare] += 1
     ranked = sorted(counts.items(), key=lambda kv: kv[1], reverse=True)
     best, hits = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0

@@ -70,7 +70,6 @@ def _confusables_table() -> dict[str, str]:
     return table
 
 
-@lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
     cat = unicodedata.category(ch)
     if cat == "Cf":  # zero-width, bidi controls, soft hyphen
@@ -87,6 +86,34 @@ def _fold_char(ch: str) -> str:
             continue
         out.append(table.get(c, c))
     return "".join(out).lower()
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table filled on first sight of each character. Characters that
+    do not fold to exactly one character are recorded in ``irregular``: text without any
+    of them folds one to one, so its offsets need no map."""
+
+    # Bounded: adversarial input cannot grow it without limit. ``irregular`` is never
+    # cleared (it is a fixed property of each character and a few thousand at most), so a
+    # clear in the middle of one ``translate`` cannot make a text look aligned.
+    MAX_SIZE = 65536
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.irregular: set[str] = set()
+
+    def __missing__(self, code: int) -> str:
+        if len(self) >= self.MAX_SIZE:
+            self.clear()
+        ch = chr(code)
+        folded = _fold_char(ch)
+        if len(folded) != 1:
+            self.irregular.add(ch)
+        self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +139,14 @@ class NormalizedText:
 def _fold(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     if text.isascii():
         return text.translate(_ASCII_CONTROLS).lower(), None, None
+    folded = text.translate(_FOLD)
+    if _FOLD.irregular.isdisjoint(text):  # e.g. accents only: aligned one to one
+        return folded, None, None
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     for i, ch in enumerate(text):
-        for c in _fold_char(ch):
+        for c in _FOLD[ord(ch)]:
             pieces.append(c)
             starts.append(i)
             ends.append(i + 1)
@@ -125,6 +155,8 @@ def _fold(text: str) -> tuple[str, list[int] | None, list[int] | None]:
 
 def _leet_edits(text: str) -> dict[int, str]:
     edits: dict[int, str] = {}
+    if not _HAS_LEET.search(text):  # most messages: no digit, "$" or "@" at all
+        return edits
     for m in _WORD.finditer(text):
         word = m.group()
         if (len(word) > _MAX_LEET_WORD or not _HAS_LEET.search(word)

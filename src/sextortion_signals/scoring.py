@@ -84,14 +84,20 @@ class ScoreResult:
 
 
 def flag(thresholds: Sequence[tuple[str, float, float]],
-         probs: Sequence[float]) -> tuple[list[str], str]:
-    """(labels at or above their alert threshold, level) for one conversation."""
-    flagged = [label for (label, alert, _), p in zip(thresholds, probs, strict=True)
-               if p >= alert]
-    if flagged:
-        return flagged, "high"
-    review = any(p >= rv for (_, _, rv), p in zip(thresholds, probs, strict=True))
-    return flagged, "medium" if review else "low"
+         P: np.ndarray) -> list[tuple[list[str], str]]:
+    """Per row of probabilities ``P`` (n, labels): (labels at or above their alert
+    threshold, level)."""
+    alert_at = np.array([a for _, a, _ in thresholds])
+    review_at = np.array([r for _, _, r in thresholds])
+    alert = np.greater_equal(P, alert_at)
+    review = np.greater_equal(P, review_at).any(axis=1)
+    out: list[tuple[list[str], str]] = []
+    for row, hits in enumerate(alert):
+        if hits.any():
+            out.append(([thresholds[j][0] for j in np.flatnonzero(hits).tolist()], "high"))
+        else:
+            out.append(([], "medium" if review[row] else "low"))
+    return out
 
 
 def featurize_many(conversations: Sequence[Conversation]) -> list[Featurized]:
@@ -114,23 +120,20 @@ class Scorer:
         self._thresholds = [(label, h.alert, h.review) for label, h in self.model.heads.items()]
 
     def vectorize(self, items: Sequence[Featurized]) -> np.ndarray:
-        X = np.zeros((len(items), len(self.model.feature_names)))
-        for row, item in enumerate(items):
-            X[row] = self.vectorizer.transform_one(item.conversation, item.analyses,
-                                                   item.indicators)
-        return X
+        return self.vectorizer.transform_many(
+            [(item.conversation, item.analyses, item.indicators) for item in items])
 
     def _results(self, items: Sequence[Featurized]) -> list[ScoreResult]:
         if not items:
             return []
         X = self.vectorize(items)
-        P = self.model.probabilities(X).tolist()
+        P = self.model.probabilities(X)
         labels = self.model.labels
         out: list[ScoreResult] = []
-        for row, item in enumerate(items):
-            flagged, level = flag(self._thresholds, P[row])
+        for row, (item, probs, (flagged, level)) in enumerate(
+                zip(items, P.tolist(), flag(self._thresholds, P), strict=True)):
             out.append(ScoreResult(
-                scores=dict(zip(labels, P[row], strict=True)), labels=flagged, level=level,
+                scores=dict(zip(labels, probs, strict=True)), labels=flagged, level=level,
                 signals=[h for a in item.analyses for h in a.hits],
                 indicators=list(item.indicators),
                 warnings=list(item.conversation.warnings), _model=self.model, _x=X[row]))

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import spacy
-from spacy.attrs import LOWER
 from spacy.lang.char_classes import ALPHA
 from spacy.lang.punctuation import TOKENIZER_INFIXES
 from spacy.lang.tokenizer_exceptions import BASE_EXCEPTIONS
@@ -17,13 +16,26 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.symbols import ORTH
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
-from spacy.util import compile_infix_regex, filter_spans
+from spacy.util import compile_infix_regex
 
 from ..errors import RuleFormatError
 from .lemmas import fold, lemma_table
 from .registry import Rule, rules_for
 
 SPAN_KEY = "ss_signals"
+
+
+class RuleMatch(NamedTuple):
+    """One rule hit: token span ``[start, end)`` and character span in the doc's text."""
+
+    signal: str
+    rule_id: str
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+
+
 # Split "10min", "150eur", "48h" into number + unit so patterns can see both.
 _DIGIT_LETTER_INFIX = r"(?<=[0-9])(?=[a-z€$£])"
 
@@ -149,33 +161,59 @@ class SignalMatcher:
                                       f"{err}") from None
         self._anchor_words = frozenset(self._by_anchor)
 
-    def __call__(self, doc: Doc) -> Doc:
-        by_signal: dict[str, list[Span]] = {}
-        vocab_strings = doc.vocab.strings
-        # Hash ids straight from the doc's array: no Token objects are created.
-        words = set(cast(list[int], doc.to_array(LOWER).tolist()))
-        todo = set(self._always)
+    def find(self, doc: Doc) -> list[RuleMatch]:
+        """Every signal hit in ``doc``, sorted by (start, end, signal). The scoring path
+        calls this directly: no ``Span`` objects, no span group."""
+        # Hash ids of the doc's words; most docs share none with any anchor and stop here.
+        words = {token.lower for token in doc}
+        matches = self.phrases(doc)
+        todo: set[int] = set(self._always)
         for word in words & self._anchor_words:
             todo.update(self._by_anchor[word])
-        matches = list(self.phrases(doc))
         for k in sorted(todo):
             # Every required token must find one of its words in the doc, else skip.
-            if all(not req.isdisjoint(words) for req in self._required[k]):
+            for req in self._required[k]:
+                if req.isdisjoint(words):
+                    break
+            else:
                 matches.extend(self.matchers[k](doc))
+        if not matches:
+            return []
+        vocab_strings = doc.vocab.strings
+        by_signal: dict[str, list[tuple[int, int, str]]] = {}
         for match_id, start, end in matches:
             rule_id = vocab_strings[match_id]
             blocked = self._unless_next.get(rule_id)
             if blocked and end < len(doc) and doc[end].lower_ in blocked:
                 continue
-            signal = self._signal_of[rule_id]
-            by_signal.setdefault(signal, []).append(
-                Span(doc, start, end, label=signal, span_id=rule_id))
-        spans: list[Span] = []
-        for group in by_signal.values():
-            spans.extend(filter_spans(group))
-        spans.sort(key=lambda s: (s.start, s.end, s.label_))
-        doc.spans[SPAN_KEY] = spans
+            by_signal.setdefault(self._signal_of[rule_id], []).append((start, end, rule_id))
+        found: list[RuleMatch] = []
+        for signal, group in by_signal.items():
+            for start, end, rule_id in _longest_first(group):
+                last = doc[end - 1]
+                found.append(RuleMatch(signal, rule_id, start, end, doc[start].idx,
+                                       last.idx + len(last)))
+        found.sort(key=lambda m: (m.start, m.end, m.signal))
+        return found
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc.spans[SPAN_KEY] = [Span(doc, m.start, m.end, label=m.signal, span_id=m.rule_id)
+                               for m in self.find(doc)]
         return doc
+
+
+def _longest_first(group: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Non-overlapping matches, longest first: ``spacy.util.filter_spans`` on tuples."""
+    if len(group) == 1:
+        return group
+    kept: list[tuple[int, int, str]] = []
+    seen: set[int] = set()
+    for start, end, rule_id in sorted(group, key=lambda m: (m[1] - m[0], -m[0]),
+                                      reverse=True):
+        if start not in seen and end - 1 not in seen:
+            kept.append((start, end, rule_id))
+            seen.update(range(start, end))
+    return sorted(kept, key=lambda m: m[0])
 
 
 @Language.factory("sextortion_signals", default_config={})
@@ -222,3 +260,8 @@ def build_nlp(lang: str) -> Language:
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     nlp.add_pipe("sextortion_signals")
     return nlp
+
+
+def signal_matcher(nlp: Language) -> SignalMatcher:
+    """The signal component of a pipeline made by ``build_nlp``."""
+    return cast(SignalMatcher, nlp.get_pipe("sextortion_signals"))

@@ -1,0 +1,110 @@
+"""The scoring hot path takes shortcuts; each must give exactly what the plain
+implementation it replaces gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spacy.tokens import Span
+from spacy.util import filter_spans
+
+import sextortion_signals as ss
+from sextortion_signals import lang, normalize
+from sextortion_signals.messages import coerce_conversation
+from sextortion_signals.scoring import featurize_many, flag
+from sextortion_signals.signals.pipe import SPAN_KEY, _longest_first, build_nlp, signal_matcher
+
+_SPANS = st.lists(st.tuples(st.integers(0, 12), st.integers(1, 5), st.sampled_from("abc")),
+                  max_size=12)
+
+
+@given(_SPANS)
+@settings(max_examples=300, deadline=None)
+def test_longest_first_is_spacys_filter_spans(raw: list[tuple[int, int, str]]) -> None:
+    doc = build_nlp("en").make_doc(" ".join(["w"] * 20))
+    group = [(start, start + length, rule) for start, length, rule in raw]
+    spans = [Span(doc, s, e, label=r) for s, e, r in group]
+    expected = [(s.start, s.end, s.label_) for s in filter_spans(spans)]
+    assert (_longest_first(group) if group else []) == expected
+
+
+@pytest.mark.parametrize("text", ["answer now or else", "send me a pic or i post it",
+                                  "t'as quel âge ? envoie une photo", "hello there"])
+def test_find_and_the_spacy_component_agree(text: str) -> None:
+    nlp = build_nlp("fr" if "âge" in text else "en")
+    found = signal_matcher(nlp).find(nlp.make_doc(text))
+    doc = nlp(text)
+    assert bool(found) == ("hello" not in text)  # three texts fire, one does not
+    assert [(m.signal, m.rule_id, m.start_char, m.end_char) for m in found] == [
+        (s.label_, s.id_, s.start_char, s.end_char) for s in doc.spans[SPAN_KEY]]
+
+
+def _reference_fold(text: str) -> str:
+    return "".join(normalize._fold_char(ch) for ch in text)
+
+
+@given(st.text(max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_fold_table_equals_per_character_fold(text: str) -> None:
+    folded, starts, _ = normalize._fold(text)
+    expected = _reference_fold(text) if not text.isascii() else folded
+    assert folded == expected
+    if starts is None:  # claimed aligned: must really be one to one
+        assert len(folded) == len(text)
+
+
+def test_fold_table_stays_correct_when_it_is_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clear in the middle of a translate must not make a text with a zero-width
+    # character look aligned.
+    table = normalize._FoldTable()
+    monkeypatch.setattr(normalize, "_FOLD", table)
+    monkeypatch.setattr(normalize._FoldTable, "MAX_SIZE", 3)
+    text = "s\u200bé\u00e0\u00e8nd"
+    folded, starts, _ = normalize._fold(text)
+    assert folded == _reference_fold(text)
+    assert starts is not None and len(starts) == len(folded)
+
+
+def _reference_detect(text: str) -> str | None:
+    lists = lang.word_lists()
+    counts = dict.fromkeys(lists, 0)
+    for token in lang._TOKEN.findall(text):
+        for code, words in lists.items():
+            if token in words or token.rstrip("'") in words:
+                counts[code] += 1
+    ranked = sorted(counts.items(), key=lambda kv: kv[1], reverse=True)
+    best, hits = ranked[0]
+    runner = ranked[1][1] if len(ranked) > 1 else 0
+    return best if hits >= lang.MIN_HITS and hits >= lang.MARGIN * runner and hits > runner \
+        else None
+
+
+@given(st.lists(st.sampled_from(["j'", "ai", "the", "you", "tu", "l'", "c'est", "qu'", "and",
+                                 "d'", "xyz", "n'", "est", "is"]), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_detect_equals_the_per_language_count(words: list[str]) -> None:
+    text = " ".join(words)
+    assert lang.detect(text) == _reference_detect(text)
+
+
+def test_flag_rows() -> None:
+    thresholds = [("grooming", 0.5, 0.2), ("sextortion", 0.6, 0.3)]
+    P = np.array([[0.1, 0.1], [0.25, 0.1], [0.1, 0.7], [0.5, 0.6], [0.19, 0.29]])
+    assert flag(thresholds, P) == [([], "low"), ([], "medium"), (["sextortion"], "high"),
+                                   (["grooming", "sextortion"], "high"), ([], "low")]
+
+
+def test_transform_many_rows_equal_transform_one() -> None:
+    scorer = ss.Scorer()
+    convs = [["hello"], ["send 150$ now or i post it"],
+             [{"text": "hi", "sender": "a", "timestamp": 1}, {"text": "hey", "timestamp": 5}],
+             ["quel âge as-tu ?", "envoie une photo"]]
+    items = featurize_many([coerce_conversation(c) for c in convs])
+    X = scorer.vectorize(items)
+    for row, item in enumerate(items):
+        one = scorer.vectorizer.transform_one(item.conversation, item.analyses,
+                                              item.indicators)
+        assert X[row].tolist() == one.tolist()
+    assert X[0].sum() == 0 and X[2].sum() > 0  # timestamps alone give burst features
