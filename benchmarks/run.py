@@ -181,8 +181,11 @@ def main() -> None:
     k = min(4, os.cpu_count() or 1)
     big = [[t] for t in texts] * (1 if smoke else 2)
     t1 = _best(lambda: scorer.score_many(big), 1)
-    tk = _best(lambda: scorer.score_many(big, n_jobs=k, batch_size=2_000), 1)
-    res["n_jobs"] = {"k": k, "speedup": t1 / tk}
+    # First call starts the worker processes (each imports and builds its pipelines);
+    # later calls reuse them, as a long-running service would.
+    first = _best(lambda: scorer.score_many(big, n_jobs=k, batch_size=2_000), 1)
+    tk = _best(lambda: scorer.score_many(big, n_jobs=k, batch_size=2_000), 1 if smoke else 2)
+    res["n_jobs"] = {"k": k, "speedup": t1 / tk, "first_call_speedup": t1 / first}
     res["cold_start"] = cold_start()
     work = HERE / "_work"
     work.mkdir(exist_ok=True)
@@ -226,8 +229,10 @@ def render(r: dict[str, Any], smoke: bool) -> str:
         f"{conv / floor:.2f} x floor |",
         f"| `score()` single message latency | p50 {r['score_latency_ms']['p50']:.2f} ms, "
         f"p99 {r['score_latency_ms']['p99']:.2f} ms | |",
-        f"| `score_many(n_jobs={r['n_jobs']['k']})` vs `n_jobs=1` | | "
+        f"| `score_many(n_jobs={r['n_jobs']['k']})` vs `n_jobs=1`, workers warm | | "
         f"{r['n_jobs']['speedup']:.2f} x |",
+        f"| same, first call (starts the worker processes) | | "
+        f"{r['n_jobs']['first_call_speedup']:.2f} x |",
         f"| cold start: import + default model load | "
         f"{r['cold_start']['import_and_load_s']:.2f} s | |",
         f"| cold start + first EN and FR scores (builds both pipelines) | "

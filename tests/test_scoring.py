@@ -160,6 +160,9 @@ def test_n_jobs_gives_identical_results() -> None:
     one = scorer.score_many(convs)
     many = scorer.score_many(convs, n_jobs=2, batch_size=40)
     assert [r.to_dict() for r in one] == [r.to_dict() for r in many]
+    # Bad input found in a worker process reaches the caller as the same error.
+    with pytest.raises(ss.InvalidInputError, match="missing required key 'text'"):
+        scorer.score_many([*convs[:50], [{"sender": "a"}]], n_jobs=2, batch_size=40)
 
 
 def test_the_notebook_runs() -> None:

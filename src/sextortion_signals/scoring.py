@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -110,6 +110,25 @@ def featurize_many(conversations: Sequence[Conversation]) -> list[Featurized]:
     return out
 
 
+def vectorize(vectorizer: FeatureVectorizer, items: Sequence[Featurized]) -> np.ndarray:
+    """Feature matrix of featurized conversations, one row each."""
+    return vectorizer.transform_many(
+        [(item.conversation, item.analyses, item.indicators) for item in items])
+
+
+# Feature rows + per-conversation (signal hits, indicators, warnings): everything result
+# assembly needs, and small to pickle back from a worker process.
+Extracted = tuple[np.ndarray, list[tuple[tuple[SignalHit, ...], tuple[Indicator, ...],
+                                         tuple[str, ...]]]]
+
+
+def extract(vectorizer: FeatureVectorizer, convs: Sequence[Conversation]) -> Extracted:
+    items = featurize_many(convs)
+    return vectorize(vectorizer, items), [
+        (tuple(h for a in item.analyses for h in a.hits), item.indicators,
+         item.conversation.warnings) for item in items]
+
+
 class Scorer:
     """Scores conversations with one model. Thread-safe; reuse one instance."""
 
@@ -120,49 +139,61 @@ class Scorer:
         self._thresholds = [(label, h.alert, h.review) for label, h in self.model.heads.items()]
 
     def vectorize(self, items: Sequence[Featurized]) -> np.ndarray:
-        return self.vectorizer.transform_many(
-            [(item.conversation, item.analyses, item.indicators) for item in items])
+        return vectorize(self.vectorizer, items)
 
-    def _results(self, items: Sequence[Featurized]) -> list[ScoreResult]:
-        if not items:
+    def _assemble(self, extracted: Extracted) -> list[ScoreResult]:
+        """Where scores become results: calibrated probabilities, flags, lazy evidence."""
+        X, evidence = extracted
+        if not evidence:
             return []
-        X = self.vectorize(items)
         P = self.model.probabilities(X)
         labels = self.model.labels
         out: list[ScoreResult] = []
-        for row, (item, probs, (flagged, level)) in enumerate(
-                zip(items, P.tolist(), flag(self._thresholds, P), strict=True)):
+        for row, ((signals, indicators, warnings), probs, (flagged, level)) in enumerate(
+                zip(evidence, P.tolist(), flag(self._thresholds, P), strict=True)):
             out.append(ScoreResult(
                 scores=dict(zip(labels, probs, strict=True)), labels=flagged, level=level,
-                signals=[h for a in item.analyses for h in a.hits],
-                indicators=list(item.indicators),
-                warnings=list(item.conversation.warnings), _model=self.model, _x=X[row]))
+                signals=list(signals), indicators=list(indicators), warnings=list(warnings),
+                _model=self.model, _x=X[row]))
         return out
 
     def score(self, messages: Any) -> ScoreResult:
         """Score one message (``str``) or one conversation (list of str or mappings)."""
-        return self._results(featurize_many([coerce_conversation(messages, self.limits)]))[0]
+        return self._assemble(extract(self.vectorizer,
+                                           [coerce_conversation(messages, self.limits)]))[0]
 
     def score_many(self, conversations: Iterable[Any], *, n_jobs: int = 1,
                    batch_size: int = 512) -> list[ScoreResult]:
-        """Same results as ``score`` on each item, batched (one ``nlp.pipe`` pass per
-        language per batch) and optionally spread over ``n_jobs`` processes."""
-        convs = [coerce_conversation(c, self.limits) for c in conversations]
-        if n_jobs != 1 and len(convs) > batch_size:
+        """Same results as ``score`` on each item, batched (one tokenizer pass per language
+        per batch) and optionally spread over ``n_jobs`` processes (joblib; worth it from a
+        few thousand messages, once the worker processes are warm)."""
+        items = list(conversations)
+        if n_jobs != 1 and len(items) > batch_size:
             from joblib import Parallel, delayed
 
-            chunks = [convs[i:i + batch_size] for i in range(0, len(convs), batch_size)]
-            parts = Parallel(n_jobs=n_jobs)(delayed(_score_chunk)(self.model, self.limits, c)
-                                            for c in chunks)
-            return [r for part in parts for r in part]
+            # Workers validate, extract and vectorise; only hits and feature rows come
+            # back (small to pickle), and results are assembled here with this model.
+            chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
+            parts = Parallel(n_jobs=n_jobs)(
+                delayed(_extract_chunk)(self.model.feature_names, self.limits, c)
+                for c in chunks)
+            return [r for part in parts for r in self._assemble(part)]
+        convs = [coerce_conversation(c, self.limits) for c in items]
         out: list[ScoreResult] = []
         for i in range(0, len(convs), batch_size):
-            out.extend(self._results(featurize_many(convs[i:i + batch_size])))
+            out.extend(self._assemble(extract(self.vectorizer, convs[i:i + batch_size])))
         return out
 
 
-def _score_chunk(model: Model, limits: Limits, convs: list[Conversation]) -> list[ScoreResult]:
-    return Scorer(model, limits=limits).score_many(convs)
+@lru_cache(maxsize=4)
+def _worker_vectorizer(feature_names: tuple[str, ...]) -> FeatureVectorizer:
+    return FeatureVectorizer(feature_names)
+
+
+def _extract_chunk(feature_names: tuple[str, ...], limits: Limits,
+                   items: list[Any]) -> Extracted:
+    convs = [coerce_conversation(c, limits) for c in items]
+    return extract(_worker_vectorizer(tuple(feature_names)), convs)
 
 
 _DEFAULT: Scorer | None = None

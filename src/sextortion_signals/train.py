@@ -19,7 +19,7 @@ from .extract import MessageAnalysis
 from .features import FeatureVectorizer
 from .messages import coerce_conversation
 from .model import LABELS, Head, Model
-from .scoring import Featurized, Scorer, featurize_many
+from .scoring import Featurized, Scorer, featurize_many, vectorize
 from .signals.registry import rule_languages
 
 
@@ -63,8 +63,7 @@ def featurize(items: Sequence[Labelled], vectorizer: FeatureVectorizer, batch: i
         feats = featurize_many([coerce_conversation(it.messages) for it in chunk])
         if hit_dropout > 0:
             feats = [_drop_hits(f, rng, hit_dropout) for f in feats]
-        rows.extend(vectorizer.transform_one(f.conversation, f.analyses, f.indicators)
-                    for f in feats)
+        rows.append(vectorize(vectorizer, feats))
     return np.vstack(rows) if rows else np.zeros((0, len(vectorizer.feature_names)))
 
 
