@@ -168,6 +168,11 @@ def main() -> None:
     res["score_many_single_msgs_per_s"] = len(texts) / t_single
     res["peer_msgs_per_s"] = peer(corpus(300 if smoke else 4_000, heldout=False), texts,
                                   repeat)
+    # Laziness: what reading every explanation would add (to_dict with contributions).
+    lean, full = _best_interleaved(
+        [lambda: [r.to_dict(contributions=False) for r in scorer.score_many(singles)],
+         lambda: [r.to_dict() for r in scorer.score_many(singles)]], repeat)
+    res["explanations_read_cost"] = full / lean
     convs = [texts[i:i + 20] for i in range(0, len(texts), 20)]
     res["score_many_conv20_msgs_per_s"] = len(texts) / _best(
         lambda: scorer.score_many(convs), repeat)
@@ -227,6 +232,8 @@ def render(r: dict[str, Any], smoke: bool) -> str:
         f"{one / peer_:.2f} x peer |",
         f"| `score_many`, 20-message conversations | {conv:,.0f} msg/s | "
         f"{conv / floor:.2f} x floor |",
+        f"| `score_many` + `to_dict()`: reading every explanation vs none | | "
+        f"{r['explanations_read_cost']:.2f} x time |",
         f"| `score()` single message latency | p50 {r['score_latency_ms']['p50']:.2f} ms, "
         f"p99 {r['score_latency_ms']['p99']:.2f} ms | |",
         f"| `score_many(n_jobs={r['n_jobs']['k']})` vs `n_jobs=1`, workers warm | | "

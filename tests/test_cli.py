@@ -25,6 +25,11 @@ def test_score_file_to_file(tmp_path: Path) -> None:
     assert by_id["ex-sextortion-en"]["labels"] == ["sextortion"]
     assert by_id["ex-benign-joke"]["labels"] == []
     assert main(["score", str(EXAMPLES), "-o", str(out)]) == 2  # exists, no --force
+    assert all(r["contributions"] for r in rows)
+    lean = tmp_path / "lean.jsonl"
+    assert main(["score", str(EXAMPLES), "-o", str(lean), "--no-contributions"]) == 0
+    lean_rows = [json.loads(x) for x in lean.read_text().splitlines()]
+    assert lean_rows == [{k: v for k, v in r.items() if k != "contributions"} for r in rows]
 
 
 def test_bad_lines_are_reported_and_skipped(tmp_path: Path,

@@ -113,10 +113,22 @@ def test_to_dict_is_json_and_matches_the_documented_schema() -> None:
     for conv in [SEXTORTION, GROOMING, "", "hello"]:
         d = json.loads(json.dumps(ss.score(conv).to_dict()))
         jsonschema.validate(d, schema)
+    lean = ss.score(SEXTORTION).to_dict(contributions=False)
+    jsonschema.validate(lean, schema)
+    assert "contributions" not in lean
+    assert lean == {k: v for k, v in ss.score(SEXTORTION).to_dict().items()
+                    if k != "contributions"}
     bad = ss.score("x").to_dict()
     bad["level"] = "extreme"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_contributions_are_not_computed_unless_read() -> None:
+    r = ss.score(SEXTORTION)
+    r.to_dict(contributions=False)
+    assert "contributions" not in vars(r)  # the cached_property never ran
+    assert r.contributions and "contributions" in vars(r)
 
 
 def test_explain_names_tactics_and_quotes_evidence() -> None:

@@ -100,7 +100,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             results = scorer.score_many([conv for _, _, conv in batch])
             for (lineno, ident, _), result in zip(batch, results, strict=True):
                 row = {"id": ident if ident is not None else lineno, "line": lineno,
-                       **result.to_dict()}
+                       **result.to_dict(contributions=args.contributions)}
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
             bar.update(len(batch))
     if errors:
@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score conversations (JSONL in, JSONL out)")
     common_io(p)
+    p.add_argument("--contributions", action=argparse.BooleanOptionalAction, default=True,
+                   help="write each feature's contribution (default); --no-contributions "
+                        "skips the explanation for pipelines that only route")
     p.set_defaults(func=cmd_score)
     p = sub.add_parser("explain", help="print plain-language explanations")
     common_io(p)

@@ -66,21 +66,24 @@ class ScoreResult:
         """A plain-language explanation for a moderator."""
         return explain_text(self)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable; schema documented in the README (``schema_version``)."""
-        return {
+    def to_dict(self, *, contributions: bool = True) -> dict[str, Any]:
+        """JSON-serialisable; schema documented in the README (``schema_version``).
+        ``contributions=False`` leaves out the per-feature explanation, the only part
+        that costs anything to compute (a pipeline that only routes need not pay it)."""
+        out: dict[str, Any] = {
             "schema_version": RESULT_SCHEMA_VERSION,
             "scores": dict(self.scores),
             "labels": list(self.labels),
             "level": self.level,
             "signals": [h.to_dict() for h in self.signals],
             "indicators": [i.to_dict() for i in self.indicators],
-            "contributions": {label: [c.to_dict() for c in cs]
-                              for label, cs in self.contributions.items()},
-            "intercepts": self.intercepts,
-            "logits": self.logits,
-            "warnings": list(self.warnings),
         }
+        if contributions:
+            out["contributions"] = {label: [c.to_dict() for c in cs]
+                                    for label, cs in self.contributions.items()}
+        out.update(intercepts=self.intercepts, logits=self.logits,
+                   warnings=list(self.warnings))
+        return out
 
 
 def flag(thresholds: Sequence[tuple[str, float, float]],
