@@ -136,6 +136,8 @@ class FeatureVectorizer:
         self._groom = frozenset(s.name for s in registry.available()
                                 if s.category == "grooming")
         self._context = _context_signals()
+        self._signal_feature = {s: f"signal:{s}" for s in self._risk}
+        self._context_feature = {c: f"context:{c}" for c in self._context}
 
     def get_feature_names_out(self) -> np.ndarray:
         return np.asarray(self.feature_names, dtype=object)
@@ -172,10 +174,7 @@ class FeatureVectorizer:
               n: int) -> None:
         if not indicators and not any(a.hits for a in analyses[:n]):
             # Only the burst features can be non-zero.
-            for name, value in self._bursts(conv, [], n).items():
-                col = self._col.get(name)
-                if col is not None:
-                    vec[col] = value
+            self._place(vec, self._bursts(conv, [], n))
             return
         f: dict[str, float] = {}
         first_at: dict[str, int] = {}
@@ -208,8 +207,8 @@ class FeatureVectorizer:
             present = set(names)
             for c in self._context:
                 ctx_counts[c] += c in present
-        for s in self._risk:
-            f[f"signal:{s}"] = float(s in first_at)
+        for s, feature in self._signal_feature.items():
+            f[feature] = float(s in first_at)
         # Capped: a long ordinary chat accumulates stray hits; past a few, more is not
         # more evidence (and our synthetic chats are at most 40 messages long).
         f["count:risky_messages"] = math.log1p(min(len(risky_msgs), _COUNT_CAP))
@@ -250,12 +249,18 @@ class FeatureVectorizer:
         f["indicator:amount"] = float("amount" in kinds)
         f["indicator:payment_handle"] = float(bool(kinds & _HANDLE_KINDS))
         f["indicator:deadline"] = float("deadline" in kinds)
-        for c in self._context:
-            f[f"context:{c}"] = ctx_counts[c] / len(risky_msgs) if risky_msgs else 0.0
-        for name, value in f.items():
+        for c, feature in self._context_feature.items():
+            f[feature] = ctx_counts[c] / len(risky_msgs) if risky_msgs else 0.0
+        self._place(vec, f)
+
+    def _place(self, vec: np.ndarray, values: dict[str, float]) -> None:
+        # One numpy assignment instead of one per feature; zeros are already in place.
+        row = vec.tolist()
+        for name, value in values.items():
             col = self._col.get(name)
-            if col is not None:
-                vec[col] = value
+            if col is not None and value:
+                row[col] = value
+        vec[:] = row
 
     def _bursts(self, conv: Conversation, risky: list[int], n: int) -> dict[str, float]:
         stamps = [m.timestamp for m in conv.messages[:n]]

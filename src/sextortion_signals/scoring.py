@@ -93,11 +93,13 @@ def flag(thresholds: Sequence[tuple[str, float, float]],
     alert_at = np.array([a for _, a, _ in thresholds])
     review_at = np.array([r for _, _, r in thresholds])
     alert = np.greater_equal(P, alert_at)
-    review = np.greater_equal(P, review_at).any(axis=1)
+    any_alert = alert.any(axis=1).tolist()
+    review = np.greater_equal(P, review_at).any(axis=1).tolist()
     out: list[tuple[list[str], str]] = []
-    for row, hits in enumerate(alert):
-        if hits.any():
-            out.append(([thresholds[j][0] for j in np.flatnonzero(hits).tolist()], "high"))
+    for row, alerted in enumerate(any_alert):
+        if alerted:
+            flagged = [thresholds[j][0] for j in np.flatnonzero(alert[row]).tolist()]
+            out.append((flagged, "high"))
         else:
             out.append(([], "medium" if review[row] else "low"))
     return out
