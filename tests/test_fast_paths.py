@@ -108,3 +108,21 @@ def test_transform_many_rows_equal_transform_one() -> None:
                                               item.indicators)
         assert X[row].tolist() == one.tolist()
     assert X[0].sum() == 0 and X[2].sum() > 0  # timestamps alone give burst features
+
+
+@pytest.mark.parametrize("lang_code", ["en", "fr"])
+def test_find_equals_nlp_pipe_spans_on_generated_messages(lang_code: str) -> None:
+    from sextortion_signals.synth import GenerationConfig, generate
+
+    texts = [normalize.normalize(m["text"]).text
+             for row in generate(150, seed=3, config=GenerationConfig(langs=(lang_code,)))
+             for m in row["messages"]]
+    nlp = build_nlp(lang_code)
+    matcher = signal_matcher(nlp)
+    fired = 0
+    for doc in nlp.pipe(texts):
+        found = matcher.find(nlp.make_doc(doc.text))
+        fired += bool(found)
+        assert [(m.signal, m.rule_id, m.start_char, m.end_char) for m in found] == [
+            (s.label_, s.id_, s.start_char, s.end_char) for s in doc.spans[SPAN_KEY]]
+    assert fired > 100  # the comparison covered many real hits

@@ -121,7 +121,8 @@ def extract_signals(messages: Any, *, limits: Limits | None = None) -> list[Sign
 
 def extract_signals_many(conversations: Iterable[Any], *,
                          limits: Limits | None = None) -> list[list[SignalHit]]:
-    """Batch form of ``extract_signals`` (one ``nlp.pipe`` pass per language)."""
+    """Batch form of ``extract_signals``: one batched tokenizer pass per language, then the
+    signal component's ``find`` (the same hits ``nlp.pipe`` would put in ``doc.spans``)."""
     convs = [coerce_conversation(c, limits) for c in conversations]
     return [[hit for m in analysed for hit in m.hits] for analysed in analyse_many(convs)]
 
