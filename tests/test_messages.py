@@ -67,3 +67,11 @@ def test_limits_validate(value: Any) -> None:
 
 def test_lone_surrogates_do_not_crash() -> None:
     assert isinstance(extract_signals("pay \ud800 now"), list)
+
+
+def test_lone_surrogates_are_replaced_one_for_one_and_reported() -> None:
+    conv = coerce_conversation(["ok", "pay \ud800 now or i post \udc00 it"])
+    assert conv.messages[1].text == "pay \ufffd now or i post \ufffd it"
+    assert len(conv.messages[1].text) == len("pay \ud800 now or i post \udc00 it")
+    assert any("lone surrogates" in w and "[1]" in w for w in conv.warnings)
+    assert not coerce_conversation(["pay now"]).warnings

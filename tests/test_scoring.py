@@ -184,3 +184,12 @@ def test_the_notebook_runs() -> None:
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             exec("".join(cell["source"]), namespace)  # our own notebook
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"batch_size": 0}, "batch_size"),
+                                               ({"batch_size": 2.5}, "batch_size"),
+                                               ({"n_jobs": 0}, "n_jobs"),
+                                               ({"n_jobs": "2"}, "n_jobs")])
+def test_score_many_options_are_checked(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ss.InvalidInputError, match=match):
+        ss.Scorer().score_many(["hello"], **kwargs)  # type: ignore[arg-type]

@@ -81,26 +81,27 @@ def parse_timestamp(value: object, where: str) -> float | None:
     return dt.timestamp()
 
 
-def _check_text(text: object, where: str) -> str:
+def _check_text(text: object, where: str) -> tuple[str, bool]:
+    """(text, repaired): lone surrogates (broken UTF-16 from some clients) cannot be
+    encoded; each becomes U+FFFD, one character for one, so offsets stay valid rather than
+    failing the whole conversation. ``repaired`` says it happened."""
     if not isinstance(text, str):
         raise TypeError(f"{where}: 'text' must be str, got {type(text).__name__}")
-    # Lone surrogates (broken UTF-16 from some clients) cannot be encoded; replace them
-    # so that offsets stay valid rather than failing the whole conversation.
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        text = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
-    return text
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text), True
+    return text, False
 
 
-def _coerce_one(item: object, index: int) -> Message:
+def _coerce_one(item: object, index: int) -> tuple[Message, bool]:
     where = f"message {index}"
     if isinstance(item, Message):
-        return Message(_check_text(item.text, where), item.sender,
-                       parse_timestamp(item.timestamp, where))
+        text, repaired = _check_text(item.text, where)
+        return Message(text, item.sender, parse_timestamp(item.timestamp, where)), repaired
     if isinstance(item, str):
-        return Message(_check_text(item, where))
+        text, repaired = _check_text(item, where)
+        return Message(text), repaired
     if isinstance(item, Mapping):
         unknown = set(item) - _ALLOWED_KEYS
         if unknown:
@@ -113,9 +114,9 @@ def _coerce_one(item: object, index: int) -> Message:
         sender = item.get("sender")
         if sender is not None and not isinstance(sender, str | int):
             raise TypeError(f"{where}: 'sender' must be str or int, got {type(sender).__name__}")
-        return Message(_check_text(item["text"], where),
-                       None if sender is None else str(sender),
-                       parse_timestamp(item.get("timestamp"), where))
+        text, repaired = _check_text(item["text"], where)
+        return Message(text, None if sender is None else str(sender),
+                       parse_timestamp(item.get("timestamp"), where)), repaired
     raise TypeError(f"{where}: expected str, Message or mapping with 'text', "
                     f"got {type(item).__name__}")
 
@@ -149,8 +150,11 @@ def coerce_conversation(messages: Any, limits: Limits | None = None) -> Conversa
         items = items[offset:]
     out: list[Message] = []
     truncated: list[int] = []
+    repaired: list[int] = []
     for i, item in enumerate(items):
-        msg = _coerce_one(item, i + offset)
+        msg, was_repaired = _coerce_one(item, i + offset)
+        if was_repaired:
+            repaired.append(i + offset)
         if len(msg.text) > limits.max_chars:
             msg = Message(msg.text[: limits.max_chars], msg.sender, msg.timestamp)
             truncated.append(i + offset)
@@ -158,4 +162,7 @@ def coerce_conversation(messages: Any, limits: Limits | None = None) -> Conversa
     if truncated:
         warnings.append(f"{len(truncated)} message(s) longer than {limits.max_chars} chars "
                         f"were truncated: {truncated[:10]}")
+    if repaired:
+        warnings.append(f"{len(repaired)} message(s) had lone surrogates (invalid Unicode), "
+                        f"each replaced by U+FFFD: {repaired[:10]}")
     return Conversation(tuple(out), offset, tuple(truncated), offset, tuple(warnings))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidInputError
 from .explain import Contribution, build_contributions, explain_text
 from .extract import MessageAnalysis, SignalHit, analyse_many
 from .features import FeatureVectorizer
@@ -172,6 +173,11 @@ class Scorer:
         """Same results as ``score`` on each item, batched (one tokenizer pass per language
         per batch) and optionally spread over ``n_jobs`` processes (joblib; worth it from a
         few thousand messages, once the worker processes are warm)."""
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
+        if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0:
+            raise InvalidInputError(f"n_jobs must be a non-zero int (1: this process, k: k "
+                                    f"processes, -1: all cores), got {n_jobs!r}")
         items = list(conversations)
         if n_jobs != 1 and len(items) > batch_size:
             from joblib import Parallel, delayed
