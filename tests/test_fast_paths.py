@@ -3,6 +3,9 @@ implementation it replaces gives."""
 
 from __future__ import annotations
 
+import gc
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,10 +14,18 @@ from spacy.tokens import Span
 from spacy.util import filter_spans
 
 import sextortion_signals as ss
-from sextortion_signals import lang, normalize
+from sextortion_signals import indicators, lang, normalize
 from sextortion_signals.messages import coerce_conversation
 from sextortion_signals.scoring import featurize_many, flag
-from sextortion_signals.signals.pipe import SPAN_KEY, _longest_first, build_nlp, signal_matcher
+from sextortion_signals.signals.pipe import (
+    SPAN_KEY,
+    SignalMatcher,
+    _is_required,
+    _longest_first,
+    build_nlp,
+    signal_matcher,
+)
+from sextortion_signals.signals.registry import Rule
 
 _SPANS = st.lists(st.tuples(st.integers(0, 12), st.integers(1, 5), st.sampled_from("abc")),
                   max_size=12)
@@ -126,3 +137,85 @@ def test_find_equals_nlp_pipe_spans_on_generated_messages(lang_code: str) -> Non
         assert [(m.signal, m.rule_id, m.start_char, m.end_char) for m in found] == [
             (s.label_, s.id_, s.start_char, s.end_char) for s in doc.spans[SPAN_KEY]]
     assert fired > 100  # the comparison covered many real hits
+
+
+# Lexicon words, look-alikes that re.IGNORECASE equates with ASCII letters ("İ", "ı", "ſ",
+# Kelvin sign), accents, digits and separators: the indicator lexicon shortcut must not
+# change what the regexes find.
+_INDICATOR_PIECES = ["snap", "SNAPCHAT", "İnsta", "ınsta", "ſnap", "\u212aik", "kik", "ce",
+                     "soir", "CE SOIR", "gift", "card", "carte", "cadeau", "paypal", "x.com",
+                     "v-bucks", "fin de journée", "journee", "immédiatement", "tout de suite",
+                     "d'ici demain", "aujourd'hui", "right now", "😂", "é", "_", "-", "@",
+                     "10", "min", "$", "€"]
+
+
+def _indicators_without_shortcut(text: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    with monkeypatch.context() as m:
+        m.setattr(indicators, "_letter_runs", lambda text, runs: None)  # every regex runs
+        return indicators.find_indicators(text)
+
+
+@given(st.lists(st.sampled_from(_INDICATOR_PIECES), max_size=8),
+       st.lists(st.sampled_from([" ", "", ", ", "!", "\n"]), min_size=8, max_size=8))
+@settings(max_examples=400, deadline=None)
+def test_indicator_lexicon_shortcut_finds_what_the_regexes_find(
+        pieces: list[str], seps: list[str]) -> None:
+    text = "".join(p + s for p, s in zip(pieces, seps, strict=False))
+    with pytest.MonkeyPatch.context() as mp:
+        assert indicators.find_indicators(text) == _indicators_without_shortcut(text, mp)
+
+
+def test_indicator_lexicon_shortcut_skips_and_still_finds() -> None:
+    c = indicators._compiled()
+    assert indicators._letter_runs("see you at school", c.runs) is not None
+    assert indicators._letter_runs("İnstagram", c.runs) is None  # lowers to 2 characters
+    assert indicators._letter_runs("ınsta", c.runs) is None  # the regex equates ı and i
+    assert [(i.kind, i.text) for i in indicators.find_indicators("add me on ſnap ce soir")
+            ] == [("platform", "ſnap"), ("deadline", "ce soir")]
+
+
+@pytest.mark.parametrize(("op", "required"), [(None, True), ("+", True), ("{2}", True),
+                                              ("{1,3}", True), ("?", False), ("*", False),
+                                              ("!", False), ("{0,2}", False),
+                                              ("{,2}", False)])
+def test_which_pattern_tokens_are_required(op: str | None, required: bool) -> None:
+    token: dict[str, Any] = {"LOWER": "x"} if op is None else {"LOWER": "x", "OP": op}
+    assert _is_required(token) is required
+
+
+def test_a_negated_token_does_not_gate_its_rule() -> None:
+    # "pay" not followed by "back": the rule must run on docs without the word "back".
+    rule = Rule("payment_demand/en/test", "payment_demand", "en", (),
+                ({"LOWER": "pay"}, {"LOWER": "back", "OP": "!"}), (), (), (), "test")
+    nlp = build_nlp("en")
+    matcher = SignalMatcher(nlp, "test_matcher", rules=[rule])
+    assert [m.rule_id for m in matcher.find(nlp.make_doc("pay me"))] == [rule.id]
+    assert matcher.find(nlp.make_doc("pay back")) == []
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_score_many_pauses_the_collector_and_restores_it(enabled: bool) -> None:
+    (gc.enable if enabled else gc.disable)()
+    try:
+        ss.Scorer().score_many(["pay now or i post it", "hello"])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
+def test_scoring_creates_no_reference_cycles() -> None:
+    # Pausing the collector is only free if scoring leaves no cyclic garbage behind.
+    scorer = ss.Scorer()
+    convs = [["send 150$ now or i post it", "t'as quel âge ?"], ["hello"],
+             [{"text": "pay", "sender": "a", "timestamp": 1}]] * 20
+    scorer.score_many(convs)
+    gc.collect()
+    gc.disable()
+    try:
+        results = scorer.score_many(convs)
+        for r in results:
+            r.to_dict()
+        del results
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

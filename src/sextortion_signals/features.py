@@ -207,8 +207,10 @@ class FeatureVectorizer:
             present = set(names)
             for c in self._context:
                 ctx_counts[c] += c in present
-        for s, feature in self._signal_feature.items():
-            f[feature] = float(s in first_at)
+        for s in first_at:  # absent signals stay 0 (``_place`` only writes non-zeros)
+            feature = self._signal_feature.get(s)
+            if feature is not None:
+                f[feature] = 1.0
         # Capped: a long ordinary chat accumulates stray hits; past a few, more is not
         # more evidence (and our synthetic chats are at most 40 messages long).
         f["count:risky_messages"] = math.log1p(min(len(risky_msgs), _COUNT_CAP))
@@ -249,18 +251,19 @@ class FeatureVectorizer:
         f["indicator:amount"] = float("amount" in kinds)
         f["indicator:payment_handle"] = float(bool(kinds & _HANDLE_KINDS))
         f["indicator:deadline"] = float("deadline" in kinds)
-        for c, feature in self._context_feature.items():
-            f[feature] = ctx_counts[c] / len(risky_msgs) if risky_msgs else 0.0
+        if risky_msgs:
+            for c, feature in self._context_feature.items():
+                f[feature] = ctx_counts[c] / len(risky_msgs)
         self._place(vec, f)
 
     def _place(self, vec: np.ndarray, values: dict[str, float]) -> None:
-        # One numpy assignment instead of one per feature; zeros are already in place.
-        row = vec.tolist()
+        # ``vec`` starts at zero and most features stay zero: write only the others.
+        col_of = self._col
         for name, value in values.items():
-            col = self._col.get(name)
-            if col is not None and value:
-                row[col] = value
-        vec[:] = row
+            if value:
+                col = col_of.get(name)
+                if col is not None:
+                    vec[col] = value
 
     def _bursts(self, conv: Conversation, risky: list[int], n: int) -> dict[str, float]:
         stamps = [m.timestamp for m in conv.messages[:n]]

@@ -52,6 +52,9 @@ class Conversation:
     warnings: tuple[str, ...] = field(default=())
 
 
+_DEFAULT_LIMITS = Limits()
+
+
 def parse_timestamp(value: object, where: str) -> float | None:
     """ISO-8601 string or epoch seconds -> epoch seconds (naive ISO is taken as UTC)."""
     if value is None:
@@ -87,6 +90,8 @@ def _check_text(text: object, where: str) -> tuple[str, bool]:
     failing the whole conversation. ``repaired`` says it happened."""
     if not isinstance(text, str):
         raise TypeError(f"{where}: 'text' must be str, got {type(text).__name__}")
+    if text.isascii():  # the common case, and no surrogate is ASCII
+        return text, False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -95,6 +100,8 @@ def _check_text(text: object, where: str) -> tuple[str, bool]:
 
 
 def _coerce_one(item: object, index: int) -> tuple[Message, bool]:
+    if type(item) is str and item.isascii():  # the hot path: a plain chat message
+        return Message(item), False
     where = f"message {index}"
     if isinstance(item, Message):
         text, repaired = _check_text(item.text, where)
@@ -127,11 +134,14 @@ def coerce_conversation(messages: Any, limits: Limits | None = None) -> Conversa
     Raises ``TypeError`` for wrong types and ``InvalidInputError`` for wrong values,
     naming the message index.
     """
-    limits = limits or Limits()
-    if isinstance(messages, Conversation):
+    limits = limits or _DEFAULT_LIMITS
+    # Exact type checks first: the ABC checks below cost more than the rest of the work.
+    if type(messages) is list or type(messages) is tuple:
+        items: Sequence[Any] = messages
+    elif isinstance(messages, Conversation):
         return messages
-    if isinstance(messages, str | Message | Mapping):
-        items: Sequence[Any] = [messages]
+    elif isinstance(messages, str | Message | Mapping):
+        items = [messages]
     elif isinstance(messages, Sequence) and not isinstance(messages, bytes | bytearray):
         items = messages
     else:

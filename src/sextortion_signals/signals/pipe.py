@@ -97,8 +97,15 @@ def _token_values(token: dict[str, Any]) -> frozenset[str] | None:
     return frozenset(values) if values else None
 
 
+def _is_required(token: dict[str, Any]) -> bool:
+    """The token must occur in every match: no operator, "+", or a count of at least 1."""
+    op = token.get("OP")
+    return op is None or op in ("+", "1") or (
+        isinstance(op, str) and op.startswith("{") and op[1:2] not in ("0", ","))
+
+
 def _required_sets(pattern: list[dict[str, Any]]) -> tuple[frozenset[str], ...]:
-    sets = (_token_values(t) for t in pattern if t.get("OP") not in ("?", "*"))
+    sets = (_token_values(t) for t in pattern if _is_required(t))
     return tuple(v for v in sets if v)
 
 
@@ -107,7 +114,7 @@ def _anchor(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
     of its most selective required token (longest shortest word, a cheap rarity proxy)."""
     best: frozenset[str] | None = None
     for token in pattern:
-        if token.get("OP") in ("?", "*"):
+        if not _is_required(token):
             continue
         values = _token_values(token)
         if values and (best is None or min(map(len, values)) > min(map(len, best))):

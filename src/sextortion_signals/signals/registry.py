@@ -104,11 +104,16 @@ def names() -> tuple[str, ...]:
     return tuple(s.name for s in available())
 
 
+@lru_cache(maxsize=1)
+def _by_name() -> dict[str, SignalSpec]:
+    return {spec.name: spec for spec in available()}
+
+
 def get(name: str) -> SignalSpec:
-    for spec in available():
-        if spec.name == name:
-            return spec
-    raise UnknownSignalError(name, list(names()))
+    spec = _by_name().get(name)
+    if spec is None:
+        raise UnknownSignalError(name, list(names()))
+    return spec
 
 
 def _str_tuple(value: object, key: str, where: str) -> tuple[str, ...]:
