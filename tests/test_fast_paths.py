@@ -4,6 +4,7 @@ implementation it replaces gives."""
 from __future__ import annotations
 
 import gc
+import re
 from typing import Any
 
 import numpy as np
@@ -219,3 +220,17 @@ def test_scoring_creates_no_reference_cycles() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+@given(st.text(alphabet="abiuxyzw .-_*0\n", max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_deletion_prefilter_never_skips_an_edit(text: str) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(normalize, "_MAYBE_DELETIONS", re.compile(""))  # always scan fully
+        expected = normalize._deletions(text)
+    assert normalize._deletions(text) == expected
+
+
+def test_ascii_control_characters_still_become_spaces() -> None:
+    assert normalize.normalize("pay\x00now\x1b!").text == "pay now !"
+    assert normalize.normalize("tab\tand\nline").text == "tab\tand\nline"

@@ -49,11 +49,6 @@ class MessageAnalysis:
     hits: tuple[SignalHit, ...]
 
 
-def _packs(detected: str | None) -> tuple[str, ...]:
-    langs = rule_languages()
-    return (detected,) if detected in langs else langs
-
-
 def _run_packs(jobs: list[tuple[int, int, str, NormalizedText]]) -> dict[int, list[SignalHit]]:
     """``jobs``: (job key, caller message index, pack language, normalised text). Batched
     per pack; returns the hits of each job key that has any."""
@@ -64,8 +59,10 @@ def _run_packs(jobs: list[tuple[int, int, str, NormalizedText]]) -> dict[int, li
     for pack, items in by_pack.items():
         nlp = build_nlp(pack)
         matcher = signal_matcher(nlp)
-        # The pipeline is tokenizer + matcher; calling the two directly skips spaCy's
-        # per-doc pipe plumbing and Span objects (the scoring hot path).
+        # Messages no rule can match are never tokenized (see signals/gate.py). The rest go
+        # through tokenizer + matcher called directly: no spaCy pipe plumbing, no Spans.
+        may_match = matcher.may_match
+        items = [item for item in items if may_match(item[2].text)]
         tokenizer = cast(Tokenizer, nlp.tokenizer)
         docs = tokenizer.pipe([norm.text for _, _, norm in items], batch_size=256)
         for (key, index, norm), doc in zip(items, docs, strict=True):
@@ -95,17 +92,23 @@ def analyse_many(conversations: Sequence[Conversation]) -> list[list[MessageAnal
     """Analyse every message of every conversation in one batched pass per language."""
     jobs: list[tuple[int, int, str, NormalizedText]] = []
     flat_index: list[tuple[int, int, str | None]] = []  # flat id -> (conv, index, lang)
+    packs = rule_languages()
+    detect = lang_detect.detect
     for c, conv in enumerate(conversations):
-        for i, msg in enumerate(conv.messages):
+        for index, msg in enumerate(conv.messages, start=conv.offset):
             norm = normalize(msg.text)
-            detected = lang_detect.detect(norm.text)
+            detected = detect(norm.text)
             flat = len(flat_index)
-            flat_index.append((c, conv.offset + i, detected))
-            jobs.extend((flat, conv.offset + i, pack, norm) for pack in _packs(detected))
+            flat_index.append((c, index, detected))
+            if detected in packs:
+                jobs.append((flat, index, detected, norm))
+            else:  # unknown or mixed: every pack
+                jobs.extend((flat, index, pack, norm) for pack in packs)
     hits = _run_packs(jobs)
     result: list[list[MessageAnalysis]] = [[] for _ in conversations]
     for flat, (c, index, detected) in enumerate(flat_index):
-        result[c].append(MessageAnalysis(index, detected, _dedupe(hits.get(flat, []))))
+        found = hits.get(flat)
+        result[c].append(MessageAnalysis(index, detected, _dedupe(found) if found else ()))
     return result
 
 

@@ -114,6 +114,10 @@ def evidence_map() -> dict[str, FeatureEvidence]:
     return ev
 
 
+def _before(a: int | None, b: int | None) -> bool:
+    return a is not None and b is not None and a <= b
+
+
 class FeatureVectorizer:
     """Turns (conversation, per-message analyses, indicators) into a feature vector.
 
@@ -207,6 +211,24 @@ class FeatureVectorizer:
             present = set(names)
             for c in self._context:
                 ctx_counts[c] += c in present
+        if risky_msgs:  # otherwise every feature of this block is 0
+            self._risk_features(f, first_at, risky_msgs, sext_hits, groom_hits,
+                                sender_tactics, ctx_counts, n)
+        f.update(self._bursts(conv, risky_msgs, n))
+        f["age:disclosed_by_other_side"] = float(any(
+            s is None or s not in risky_senders or len(risky_senders) > 1 for s in age_senders)
+            if risky_senders else bool(age_senders))
+        kinds = {i.kind for i in indicators if i.message_index - conv.offset < n}
+        f["indicator:amount"] = float("amount" in kinds)
+        f["indicator:payment_handle"] = float(bool(kinds & _HANDLE_KINDS))
+        f["indicator:deadline"] = float("deadline" in kinds)
+        self._place(vec, f)
+
+    def _risk_features(self, f: dict[str, float], first_at: dict[str, int],
+                       risky_msgs: list[int], sext_hits: int, groom_hits: int,
+                       sender_tactics: dict[str | None, tuple[set[str], set[str]]],
+                       ctx_counts: dict[str, int], n: int) -> None:
+        """Features that are all zero unless some message carries a risk signal."""
         for s in first_at:  # absent signals stay 0 (``_place`` only writes non-zeros)
             feature = self._signal_feature.get(s)
             if feature is not None:
@@ -216,23 +238,17 @@ class FeatureVectorizer:
         f["count:risky_messages"] = math.log1p(min(len(risky_msgs), _COUNT_CAP))
         f["count:sextortion_hits"] = math.log1p(min(sext_hits, _COUNT_CAP))
         f["count:grooming_hits"] = math.log1p(min(groom_hits, _COUNT_CAP))
-        f["sender:sextortion_tactics"] = min(max((len(a) for a, _ in sender_tactics.values()),
-                                                 default=0) / 4, 2.0)
-        f["sender:grooming_tactics"] = min(max((len(b) for _, b in sender_tactics.values()),
-                                               default=0) / 4, 2.0)
-
-        def first(names: frozenset[str] | tuple[str, ...]) -> int | None:
-            found = [first_at[s] for s in names if s in first_at]
-            return min(found) if found else None
-
-        def before(a: int | None, b: int | None) -> float:
-            return float(a is not None and b is not None and a <= b)
-
-        claim, threat = first(_CLAIMS), first(("threat_to_share",))
-        demand, deadline = first(_DEMANDS), first(("deadline_urgency",))
-        f["order:claim_then_threat"] = before(claim, threat)
-        f["order:threat_then_demand"] = before(threat, demand)
-        f["order:demand_then_deadline"] = before(demand, deadline)
+        f["sender:sextortion_tactics"] = min(max(len(a) for a, _ in sender_tactics.values())
+                                             / 4, 2.0)
+        f["sender:grooming_tactics"] = min(max(len(b) for _, b in sender_tactics.values())
+                                           / 4, 2.0)
+        at = first_at.get
+        claim = min((first_at[s] for s in _CLAIMS if s in first_at), default=None)
+        threat, deadline = at("threat_to_share"), at("deadline_urgency")
+        demand = min((first_at[s] for s in _DEMANDS if s in first_at), default=None)
+        f["order:claim_then_threat"] = float(_before(claim, threat))
+        f["order:threat_then_demand"] = float(_before(threat, demand))
+        f["order:demand_then_deadline"] = float(_before(demand, deadline))
         has = first_at.__contains__
         f["pair:threat_and_payment"] = float(has("threat_to_share") and has("payment_demand"))
         f["pair:threat_and_content"] = float(has("threat_to_share") and has("content_demand"))
@@ -241,20 +257,9 @@ class FeatureVectorizer:
                                                       and has("image_or_call_request"))
         f["pair:secrecy_and_contact_request"] = float(
             has("secrecy_request") and any(has(s) for s in _CONTACT_REQUESTS))
-        f["recency:risk_in_last_messages"] = float(bool(risky_msgs)
-                                                   and risky_msgs[-1] >= n - _RECENT)
-        f.update(self._bursts(conv, risky_msgs, n))
-        f["age:disclosed_by_other_side"] = float(any(
-            s is None or s not in risky_senders or len(risky_senders) > 1 for s in age_senders)
-            if risky_senders else bool(age_senders))
-        kinds = {i.kind for i in indicators if i.message_index - conv.offset < n}
-        f["indicator:amount"] = float("amount" in kinds)
-        f["indicator:payment_handle"] = float(bool(kinds & _HANDLE_KINDS))
-        f["indicator:deadline"] = float("deadline" in kinds)
-        if risky_msgs:
-            for c, feature in self._context_feature.items():
-                f[feature] = ctx_counts[c] / len(risky_msgs)
-        self._place(vec, f)
+        f["recency:risk_in_last_messages"] = float(risky_msgs[-1] >= n - _RECENT)
+        for c, feature in self._context_feature.items():
+            f[feature] = ctx_counts[c] / len(risky_msgs)
 
     def _place(self, vec: np.ndarray, values: dict[str, float]) -> None:
         # ``vec`` starts at zero and most features stay zero: write only the others.

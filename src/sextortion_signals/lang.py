@@ -46,18 +46,21 @@ def languages() -> tuple[str, ...]:
 def detect(normalized_text: str) -> str | None:
     """Language code of an already normalised (lowercase, accent-free) message, or None."""
     owner = _owner()
-    counts = dict.fromkeys(word_lists(), 0)
+    counts: dict[str, int] = {}
     for token in _TOKEN.findall(normalized_text):
         code = owner.get(token)
         if code is not None:
-            counts[code] += 1
+            counts[code] = counts.get(code, 0) + 1
         if token[-1] == "'":  # "j'" also counts as "j"
             bare = owner.get(token[:-1])
             if bare is not None and bare != code:
-                counts[bare] += 1
-    ranked = sorted(counts.items(), key=lambda kv: kv[1], reverse=True)
-    best, hits = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0
+                counts[bare] = counts.get(bare, 0) + 1
+    if not counts:
+        return None
+    # A tie between the two best never decides, so which of them is "best" is moot.
+    best = max(counts, key=counts.__getitem__)
+    hits = counts[best]
+    runner_up = max((n for code, n in counts.items() if code != best), default=0)
     if hits >= MIN_HITS and hits >= MARGIN * runner_up and hits > runner_up:
         return best
     return None

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 __all__ = ["NormalizedText", "normalize"]
 
@@ -42,11 +42,15 @@ _SEP = frozenset(" .-_*")
 _SINGLE_LETTER_WORDS = frozenset("aiuryocken")
 
 _REPEAT = re.compile(r"([a-vx-z])\1{2,}")  # not "w": keeps www. intact
+# What both need, in one cheap scan: a letter, a separator, a letter, the same separator
+# and a letter (the start of any spaced run), or a letter three times.
+_MAYBE_DELETIONS = re.compile(r"[a-z]([ .\-_*])[a-z]\1[a-z]|([a-vx-z])\2\2")
 
 _MAX_RUN = 64  # longest whitespace-free run handed to the tokenizer
 _LONG_RUN = re.compile(rf"\S{{{_MAX_RUN + 1}}}")
 
 _ASCII_CONTROLS = str.maketrans({c: " " for c in range(32) if chr(c) not in "\t\n\r"} | {127: " "})
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @lru_cache(maxsize=1)
@@ -116,10 +120,10 @@ class _FoldTable(dict[int, str]):
 _FOLD = _FoldTable()
 
 
-@dataclass(frozen=True, slots=True)
-class NormalizedText:
+class NormalizedText(NamedTuple):
     """``text`` is the normalised form; ``starts[i]``/``ends[i]`` give the original span of
-    normalised character i (``None`` when the two are aligned one to one)."""
+    normalised character i (``None`` when the two are aligned one to one). A named tuple:
+    one is made per message, and it costs a third of a frozen dataclass to build."""
 
     original: str
     text: str
@@ -138,7 +142,9 @@ class NormalizedText:
 
 def _fold(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     if text.isascii():
-        return text.translate(_ASCII_CONTROLS).lower(), None, None
+        if _ASCII_CONTROL.search(text):
+            text = text.translate(_ASCII_CONTROLS)
+        return text.lower(), None, None
     folded = text.translate(_FOLD)
     if _FOLD.irregular.isdisjoint(text):  # e.g. accents only: aligned one to one
         return folded, None, None
@@ -173,6 +179,8 @@ def _leet_edits(text: str) -> dict[int, str]:
 
 def _deletions(text: str) -> set[int]:
     drop: set[int] = set()
+    if not _MAYBE_DELETIONS.search(text):
+        return drop
     for m in _SPACED.finditer(text):
         letters = [c for c in m.group() if c not in _SEP]
         if all(c in _SINGLE_LETTER_WORDS for c in letters):

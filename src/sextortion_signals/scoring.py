@@ -112,8 +112,11 @@ def featurize_many(conversations: Sequence[Conversation]) -> list[Featurized]:
     analysed = analyse_many(conversations)
     out: list[Featurized] = []
     for conv, analyses in zip(conversations, analysed, strict=True):
-        inds = tuple(ind for i, msg in enumerate(conv.messages)
-                     for ind in find_indicators(msg.text, conv.offset + i))
+        if len(conv.messages) == 1:  # the common case, without the generator
+            inds = tuple(find_indicators(conv.messages[0].text, conv.offset))
+        else:
+            inds = tuple(ind for i, msg in enumerate(conv.messages, start=conv.offset)
+                         for ind in find_indicators(msg.text, i))
         out.append(Featurized(conv, tuple(analyses), inds))
     return out
 
@@ -133,8 +136,9 @@ Extracted = tuple[np.ndarray, list[tuple[tuple[SignalHit, ...], tuple[Indicator,
 def extract(vectorizer: FeatureVectorizer, convs: Sequence[Conversation]) -> Extracted:
     items = featurize_many(convs)
     return vectorize(vectorizer, items), [
-        (tuple(h for a in item.analyses for h in a.hits), item.indicators,
-         item.conversation.warnings) for item in items]
+        (item.analyses[0].hits if len(item.analyses) == 1
+         else tuple(h for a in item.analyses for h in a.hits),
+         item.indicators, item.conversation.warnings) for item in items]
 
 
 @contextmanager

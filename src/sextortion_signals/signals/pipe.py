@@ -3,7 +3,7 @@ of a language pack in one ``Matcher`` and one ``PhraseMatcher``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, NamedTuple, cast
 
@@ -19,8 +19,11 @@ from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex
 
 from ..errors import RuleFormatError
+from ..lang import word_lists
+from .gate import RuleGate
 from .lemmas import fold, lemma_table
 from .registry import Rule, rules_for
+from .token_patterns import TokenPattern, compile_pattern, doc_flags
 
 SPAN_KEY = "ss_signals"
 
@@ -138,6 +141,9 @@ class SignalMatcher:
         self._required: list[tuple[frozenset[int], ...]] = []  # per matcher, hash ids
         self._by_anchor: dict[int, list[int]] = {}  # word hash id -> matcher indices
         self._always: list[int] = []
+        # Per matcher: (rule id hash, our compiled pattern), run instead of spaCy's
+        # Matcher when the pattern fits the subset ``token_patterns`` supports.
+        self._compiled: list[tuple[int, TokenPattern] | None] = []
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         strings = nlp.vocab.strings
         lemmas = lemma_table(nlp.lang)
@@ -150,10 +156,13 @@ class SignalMatcher:
             try:
                 if rule.pattern is not None:
                     pattern = _lemmas_to_forms(_fold_pattern(rule.pattern), lemmas)
-                    matcher = Matcher(nlp.vocab, validate=True)
+                    matcher = Matcher(nlp.vocab, validate=True)  # validates the rule too
                     matcher.add(rule.id, [pattern])
                     k = len(self.matchers)
                     self.matchers.append(matcher)
+                    compiled = compile_pattern(pattern, strings)
+                    self._compiled.append(None if compiled is None
+                                          else (strings.add(rule.id), compiled))
                     self._required.append(tuple(frozenset(strings.add(w) for w in req)
                                                 for req in _required_sets(pattern)))
                     anchor = _anchor(pattern)
@@ -167,12 +176,31 @@ class SignalMatcher:
                 raise RuleFormatError(f"{rule.source}: spaCy rejected rule {rule.id!r}: "
                                       f"{err}") from None
         self._anchor_words = frozenset(self._by_anchor)
+        self.gate = RuleGate(self._gate_units(nlp), _special_cases(nlp), _word_cost())
+
+    def _gate_units(self, nlp: Language) -> list[tuple[frozenset[str], ...]]:
+        """Required token groups of every pattern and of every literal (each word)."""
+        strings = nlp.vocab.strings
+        units: list[tuple[frozenset[str], ...]] = [
+            tuple(frozenset(strings[h] for h in req) for req in required)
+            for required in self._required]
+        for rule in self.rules:
+            if rule.pattern is None:
+                units.extend(tuple({frozenset([t.lower_]) for t in nlp.make_doc(fold(lit))})
+                             for lit in rule.literals)
+        return units
+
+    def may_match(self, text: str) -> bool:
+        """False only if no rule can match this normalised text (see ``gate.py``)."""
+        return self.gate.may_match(text)
 
     def find(self, doc: Doc) -> list[RuleMatch]:
         """Every signal hit in ``doc``, sorted by (start, end, signal). The scoring path
         calls this directly: no ``Span`` objects, no span group."""
         # Hash ids of the doc's words; most docs share none with any anchor and stop here.
-        words = {token.lower for token in doc}
+        lowers = [token.lower for token in doc]
+        words = set(lowers)
+        flag: Callable[[int, str], bool] | None = None
         matches = self.phrases(doc)
         todo: set[int] = set(self._always)
         for word in words & self._anchor_words:
@@ -183,7 +211,14 @@ class SignalMatcher:
                 if req.isdisjoint(words):
                     break
             else:
-                matches.extend(self.matchers[k](doc))
+                compiled = self._compiled[k]
+                if compiled is None:
+                    matches.extend(self.matchers[k](doc))
+                    continue
+                key, pattern = compiled
+                if flag is None:
+                    flag = doc_flags(doc)
+                matches.extend((key, start, end) for start, end in pattern.spans(lowers, flag))
         if not matches:
             return []
         vocab_strings = doc.vocab.strings
@@ -207,6 +242,19 @@ class SignalMatcher:
         doc.spans[SPAN_KEY] = [Span(doc, m.start, m.end, label=m.signal, span_id=m.rule_id)
                                for m in self.find(doc)]
         return doc
+
+
+def _special_cases(nlp: Language) -> dict[str, list[str]]:
+    rules = cast(Tokenizer, nlp.tokenizer).rules or {}
+    return {key: [str(piece.get(ORTH, piece.get("ORTH", ""))) for piece in pieces]
+            for key, pieces in rules.items()}
+
+
+def _word_cost() -> Callable[[str], float]:
+    """Rough commonness for the gate's index: the ``lang`` lists' frequent words and very
+    short words are common, anything else is taken as rare."""
+    frequent = frozenset(w for words in word_lists().values() for w in words)
+    return lambda word: 10.0 if word in frequent or len(word) <= 2 else 1.0
 
 
 def _longest_first(group: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
