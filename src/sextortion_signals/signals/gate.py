@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import reduce
+from operator import or_
 from typing import Any
 
 import ahocorasick
@@ -68,6 +70,7 @@ class RuleGate:
             for word in best:
                 index.setdefault(word, []).append(mask)
         self._word_bits = word_bits
+        self._unindexed_bits = reduce(or_, self._unindexed, 0)  # none met: skip them all
         self._index = index
         # Key sets as frozensets: ``set & dict`` would walk the whole dict every message.
         self._bit_words = frozenset(word_bits)
@@ -101,18 +104,16 @@ class RuleGate:
         if self.always_open:
             return True
         words = self.words(text)
-        satisfied = 0
-        word_bits = self._word_bits
-        for word in words & self._bit_words:
-            satisfied |= word_bits[word]
+        satisfied = reduce(or_, map(self._word_bits.__getitem__, words & self._bit_words), 0)
         if self._substrings is not None:
             for _, bits in self._substrings.iter(text):
                 satisfied |= bits
         if not satisfied:
             return False
-        for mask in self._unindexed:
-            if satisfied & mask == mask:
-                return True
+        if satisfied & self._unindexed_bits:
+            for mask in self._unindexed:
+                if satisfied & mask == mask:
+                    return True
         index = self._index
         for word in words & self._index_words:
             for mask in index[word]:

@@ -176,6 +176,9 @@ class SignalMatcher:
                 raise RuleFormatError(f"{rule.source}: spaCy rejected rule {rule.id!r}: "
                                       f"{err}") from None
         self._anchor_words = frozenset(self._by_anchor)
+        # Match id (hash of the rule id) -> (rule id, signal), without the string store.
+        self._rule_of = {strings.add(rule_id): (rule_id, signal)
+                         for rule_id, signal in self._signal_of.items()}
         self.gate = RuleGate(self._gate_units(nlp), _special_cases(nlp), _word_cost())
 
     def _gate_units(self, nlp: Language) -> list[tuple[frozenset[str], ...]]:
@@ -221,14 +224,14 @@ class SignalMatcher:
                 matches.extend((key, start, end) for start, end in pattern.spans(lowers, flag))
         if not matches:
             return []
-        vocab_strings = doc.vocab.strings
+        rule_of = self._rule_of
         by_signal: dict[str, list[tuple[int, int, str]]] = {}
         for match_id, start, end in matches:
-            rule_id = vocab_strings[match_id]
+            rule_id, signal = rule_of[match_id]
             blocked = self._unless_next.get(rule_id)
-            if blocked and end < len(doc) and doc[end].lower_ in blocked:
+            if blocked and end < len(lowers) and doc[end].lower_ in blocked:
                 continue
-            by_signal.setdefault(self._signal_of[rule_id], []).append((start, end, rule_id))
+            by_signal.setdefault(signal, []).append((start, end, rule_id))
         found: list[RuleMatch] = []
         for signal, group in by_signal.items():
             for start, end, rule_id in _longest_first(group):

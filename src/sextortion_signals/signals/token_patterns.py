@@ -35,7 +35,7 @@ class TokenPattern:
 
     def __init__(self, steps: Sequence[Step]) -> None:
         self.steps = tuple(steps)
-        self.needs_flags = any(step.flags for step in self.steps)
+        self._plain = [(s.lowers, s.flags, s.repeats) for s in self.steps]  # fast to unpack
         m = self._end = len(self.steps)
         # Positions reachable from i without consuming a token (skipping optional steps).
         self._closure: list[frozenset[int]] = []
@@ -58,7 +58,8 @@ class TokenPattern:
 
     def spans(self, lowers: Sequence[int],
               flag: Callable[[int, str], bool]) -> list[tuple[int, int]]:
-        steps, closure, end, starts = self.steps, self._closure, self._end, self._starts
+        closure, end, starts = self._closure, self._end, self._starts
+        steps = self._plain
         n = len(lowers)
         out: list[tuple[int, int]] = []
         for start in range(n):
@@ -71,16 +72,18 @@ class TokenPattern:
                 for i in states:
                     if i == end:
                         continue
-                    step = steps[i]
-                    if step.lowers is not None and word not in step.lowers:
+                    accepted, flags, repeats = steps[i]
+                    if accepted is not None and word not in accepted:
                         continue
-                    if step.flags and not all(flag(pos, name) is want
-                                              for name, want in step.flags):
+                    if flags and not all(flag(pos, name) is want for name, want in flags):
                         continue
-                    moved.add(i if step.repeats else i + 1)
+                    moved.add(i if repeats else i + 1)
                 if not moved:
                     break
-                states = frozenset().union(*(closure[i] for i in moved))
+                if len(moved) == 1:
+                    states = closure[moved.pop()]
+                else:
+                    states = frozenset().union(*[closure[i] for i in moved])
                 if end in states:
                     out.append((start, pos + 1))
         return out
