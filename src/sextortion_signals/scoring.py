@@ -205,12 +205,14 @@ class Scorer:
             from joblib import Parallel, delayed
 
             # Workers validate, extract and vectorise; only hits and feature rows come
-            # back (small to pickle), and results are assembled here with this model.
+            # back (small to pickle), and each part is assembled here, with this model,
+            # as soon as it arrives: assembly overlaps the workers' extraction.
             chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
-            parts = Parallel(n_jobs=n_jobs)(
+            parts = Parallel(n_jobs=n_jobs, return_as="generator")(
                 delayed(_extract_chunk)(self.model.feature_names, self.limits, c)
                 for c in chunks)
-            return [r for part in parts for r in self._assemble(part)]
+            with _gc_paused():
+                return [r for part in parts for r in self._assemble(part)]
         out: list[ScoreResult] = []
         with _gc_paused():
             convs = [coerce_conversation(c, self.limits) for c in items]
