@@ -83,6 +83,8 @@ def test_quantifiers_and_flags_follow_spacy() -> None:
         [{"LOWER": "a", "OP": "*"}, {"LOWER": "b"}],
         [{"LOWER": "a"}, {"LOWER": {"IN": ["a", "b"]}, "OP": "*"}, {"LIKE_NUM": True}],
         [{"LOWER": "b", "OP": "?"}, {"IS_ALPHA": True}, {"IS_DIGIT": False, "OP": "?"}],
+        [{"LOWER": "a"}, {"LOWER": "a", "OP": "*"}],  # every pair of a run: shared ends
+        [{"LOWER": {"IN": ["a", "b"]}}, {"LOWER": "a", "OP": "*"}, {"LOWER": "b"}],
     ]
     from spacy.matcher import Matcher
 
@@ -91,7 +93,8 @@ def test_quantifiers_and_flags_follow_spacy() -> None:
         assert compiled is not None
         reference = Matcher(nlp.vocab)
         reference.add("p", [pattern])
-        for text in ["a b", "a a a", "b a b a", "a b 3", "a a b b two", "b", "", "1 a b"]:
+        for text in ["a b", "a a a", "b a b a", "a b 3", "a a b b two", "b", "", "1 a b",
+                     "a a a a a a 3", "b a a a b a a b", "a a a b a a a a"]:
             doc = nlp.make_doc(text)
             expected = {(s, e) for _, s, e in reference(doc)}
             got = set(compiled.spans([t.lower for t in doc], doc_flags(doc)))

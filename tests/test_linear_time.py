@@ -45,3 +45,17 @@ def test_quadrupling_input_at_most_quadruples_time(fn: Callable[[str], object],
     large = _best_of(fn, text[:2000] * 4)
     # Linear -> ~4x; quadratic would be ~16x. Generous slack for timer noise.
     assert large <= max(8 * small, 0.02), (small, large)
+
+
+@pytest.mark.parametrize("make", [
+    # A "*" step whose words can also start the match: every start runs to the end of the
+    # run unless shared work is remembered (was 3 s for one 16,000-character message).
+    lambda n: "une " * n + "photo sinon",
+    lambda n: "everyone " + "the " * n + "you follow",
+], ids=["fr_star_overlaps_start", "en_long_star_run"])
+def test_long_runs_for_repeating_pattern_steps_stay_linear(
+        make: Callable[[int], str]) -> None:
+    small = _best_of(extract_signals, make(500))
+    large = _best_of(extract_signals, make(2000))
+    assert extract_signals(make(2000)), "the input must fire the rule it attacks"
+    assert large <= max(8 * small, 0.02), (small, large)

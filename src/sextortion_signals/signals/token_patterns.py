@@ -58,15 +58,29 @@ class TokenPattern:
 
     def spans(self, lowers: Sequence[int],
               flag: Callable[[int, str], bool]) -> list[tuple[int, int]]:
+        """Every (start, end) the pattern matches, sorted.
+
+        Starts are tried right to left and what follows each (position, states) pair is
+        remembered: a run that reaches a pair already explored copies its ends and stops.
+        Without this, a ``*`` step whose words can also start a match ("une une une ...
+        photo sinon") made the work quadratic in the run's length (3 s for one message)."""
         closure, end, starts = self._closure, self._end, self._starts
         steps = self._plain
         n = len(lowers)
+        memo: dict[tuple[int, frozenset[int]], tuple[int, ...]] = {}
         out: list[tuple[int, int]] = []
-        for start in range(n):
+        for start in range(n - 1, -1, -1):
             if starts is not None and lowers[start] not in starts:
                 continue
+            path: list[tuple[tuple[int, frozenset[int]], tuple[int, ...]]] = []
             states = closure[0]
+            tail: tuple[int, ...] = ()  # ends reachable after the explored path
             for pos in range(start, n):
+                key = (pos, states)
+                known = memo.get(key)
+                if known is not None:
+                    tail = known
+                    break
                 word = lowers[pos]
                 moved: set[int] = set()
                 for i in states:
@@ -79,13 +93,18 @@ class TokenPattern:
                         continue
                     moved.add(i if repeats else i + 1)
                 if not moved:
+                    path.append((key, ()))
                     break
                 if len(moved) == 1:
                     states = closure[moved.pop()]
                 else:
                     states = frozenset().union(*[closure[i] for i in moved])
-                if end in states:
-                    out.append((start, pos + 1))
+                path.append((key, (pos + 1,) if end in states else ()))
+            for key, here in reversed(path):
+                tail = here + tail
+                memo[key] = tail
+            out.extend((start, stop) for stop in reversed(tail))
+        out.reverse()
         return out
 
 
