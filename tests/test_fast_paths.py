@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Span
 from spacy.util import filter_spans
@@ -122,6 +122,49 @@ def test_transform_many_rows_equal_transform_one() -> None:
     assert X[0].sum() == 0 and X[2].sum() > 0  # timestamps alone give burst features
 
 
+def _general_row(vectorizer: Any, item: Any) -> list[float]:
+    # The row computed without the single-message memo: every feature from ``_values``.
+    vec = np.zeros(len(vectorizer.feature_names))
+    vectorizer._place(vec, vectorizer._values(item.conversation, item.analyses,
+                                              item.indicators, len(item.analyses)))
+    return vec.tolist()
+
+
+def test_single_message_rows_are_the_general_rows() -> None:
+    from sextortion_signals.synth import generate
+
+    texts = [m["text"] for row in generate(120, seed=21) for m in row["messages"]]
+    texts += ["i am 14 and he says send 150$ now or he posts it", "je suis en 4e"]
+    scorer = ss.Scorer()
+    # The same texts with and without a sender, in one batch: both share the memo.
+    items = featurize_many([coerce_conversation([{"text": t, "sender": sender}])
+                            for sender in (None, "them") for t in texts])
+    X = scorer.vectorize(items)  # fills the memo ...
+    X_again = scorer.vectorize(items)  # ... and reads it
+    rows = []
+    for row, item in enumerate(items):
+        expected = _general_row(scorer.vectorizer, item)
+        assert X[row].tolist() == expected and X_again[row].tolist() == expected, row
+        rows.append(expected)
+    assert sum(map(any, rows)) > 200 and scorer.vectorizer._single_rows
+    # Whether the sender is known changes a feature: the memo must tell the two apart.
+    assert rows[len(texts) - 2] != rows[2 * len(texts) - 2]
+
+
+def test_single_message_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sextortion_signals import features
+
+    monkeypatch.setattr(features, "_MAX_SINGLE_ROWS", 2)
+    scorer = ss.Scorer()
+    texts = ["send 150$ now", "or i post it", "snap me", "don't tell your parents",
+             "send 150$ now"]
+    items = featurize_many([coerce_conversation(t) for t in texts])
+    X = scorer.vectorize(items)
+    assert len(scorer.vectorizer._single_rows) <= 2
+    for row, item in enumerate(items):
+        assert X[row].tolist() == _general_row(scorer.vectorizer, item)
+
+
 @pytest.mark.parametrize("lang_code", ["en", "fr"])
 def test_find_equals_nlp_pipe_spans_on_generated_messages(lang_code: str) -> None:
     from sextortion_signals.synth import GenerationConfig, generate
@@ -231,6 +274,32 @@ def test_deletion_prefilter_never_skips_an_edit(text: str) -> None:
     assert normalize._deletions(text) == expected
 
 
+@given(st.text(alphabet="abceiostuwxyz .-_*0123$@\n\x00éЕ\u200b", max_size=90))
+@settings(max_examples=400, deadline=None)
+@example("w" * 70).via("a run longer than the tokenizer's limit")
+@example("s3nd it").via("l33t")
+def test_edit_prefilter_never_skips_an_edit(text: str) -> None:
+    expected = normalize.normalize(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(normalize, "_MAYBE_EDITS", re.compile(""))  # always take the full path
+        assert normalize.normalize(text) == expected
+
+
 def test_ascii_control_characters_still_become_spaces() -> None:
     assert normalize.normalize("pay\x00now\x1b!").text == "pay now !"
     assert normalize.normalize("tab\tand\nline").text == "tab\tand\nline"
+
+
+def test_messages_the_gate_rules_out_are_never_matched(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sextortion_signals.signals.pipe import build_nlp, signal_matcher
+
+    seen: list[str] = []
+    for pack in ("en", "fr"):
+        matcher = signal_matcher(build_nlp(pack))
+        monkeypatch.setattr(matcher, "find",
+                            lambda doc, find=matcher.find: seen.append(doc.text) or find(doc))
+    results = ss.Scorer().score_many(["the weather is nice today", "à demain",
+                                      "qui a gagné le match ?",
+                                      "send me 150$ or i post it"])
+    assert seen == ["send me 150$ or i post it"]
+    assert results[3].signals and not any(r.signals for r in results[:3])

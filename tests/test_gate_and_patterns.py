@@ -143,3 +143,36 @@ def test_gate_on_random_word_sequences(lang: str, data: st.DataObject) -> None:
 def test_gate_on_special_cases_and_symbols(text: str) -> None:
     for lang in LANGS:
         _check_gate(lang, normalize(text).text)
+
+
+def test_pattern_tables_stay_bounded_and_correct_when_rows_are_cleared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rows of remembered moves are capped; clearing one must never change a match.
+    from sextortion_signals.signals.token_patterns import TokenPattern
+
+    monkeypatch.setattr(TokenPattern, "MAX_ROW", 2)
+    nlp = build_nlp("en")
+    compiled = compile_pattern([{"LOWER": "a"}, {"IS_ALPHA": True, "OP": "*"},
+                                {"LIKE_NUM": True}], nlp.vocab.strings)
+    assert compiled is not None
+    from spacy.matcher import Matcher
+
+    reference = Matcher(nlp.vocab)
+    reference.add("p", [[{"LOWER": "a"}, {"IS_ALPHA": True, "OP": "*"}, {"LIKE_NUM": True}]])
+    for text in ["a b c d e f g 3", "a x two", "a ten 4 y z", "a q r s t u v w", "a 3 a 4"]:
+        doc = nlp.make_doc(text)
+        got = set(compiled.spans([t.lower for t in doc], doc_flags(doc)))
+        assert got == {(s, e) for _, s, e in reference(doc)}, text
+    assert all(len(row) <= 2 for row in compiled._moves)
+
+
+def test_text_reaching_the_matcher_is_lowercase_so_lower_ids_are_lexemes() -> None:
+    # Compiled patterns remember a flag's answer per lowercase id (token_patterns.py).
+    assert all(chr(c).lower().lower() == chr(c).lower() for c in range(0x110000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_normalised_text_is_its_own_lowercase(text: str) -> None:
+    folded = normalize(text).text
+    assert folded.lower() == folded

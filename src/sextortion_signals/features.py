@@ -27,6 +27,7 @@ _HANDLE_KINDS = frozenset({"crypto_wallet", "cashtag"})
 _BURST_WINDOW = 600.0  # seconds: "many messages within minutes"
 _RECENT = 5  # messages counted as "recent"
 _COUNT_CAP = 8
+_MAX_SINGLE_ROWS = 4096
 
 
 def _risk_signals() -> tuple[str, ...]:
@@ -142,6 +143,10 @@ class FeatureVectorizer:
         self._context = _context_signals()
         self._signal_feature = {s: f"signal:{s}" for s in self._risk}
         self._context_feature = {c: f"context:{c}" for c in self._context}
+        # Row of a one-message, untimed conversation, by all ``_values`` reads of it (see
+        # ``_single_key``): most scored items are single messages, and their hits come in
+        # few combinations. Bounded: cleared when full.
+        self._single_rows: dict[tuple[object, ...], tuple[tuple[int, float], ...]] = {}
 
     def get_feature_names_out(self) -> np.ndarray:
         return np.asarray(self.feature_names, dtype=object)
@@ -152,8 +157,7 @@ class FeatureVectorizer:
         measure early warning: message-by-message scoring without re-extracting)."""
         n = len(analyses) if upto is None else min(upto, len(analyses))
         vec = np.zeros(len(self.feature_names))
-        if not self._blank(conv, analyses, indicators, n):
-            self._fill(vec, conv, analyses, indicators, n)
+        self._fill(vec, conv, analyses, indicators, n)
         return vec
 
     def transform_many(self, items: Sequence[tuple[Conversation, Sequence[MessageAnalysis],
@@ -161,25 +165,48 @@ class FeatureVectorizer:
         """Rows of ``transform_one``, one per (conversation, analyses, indicators)."""
         X = np.zeros((len(items), len(self.feature_names)))
         for row, (conv, analyses, indicators) in enumerate(items):
-            if not self._blank(conv, analyses, indicators, len(analyses)):
-                self._fill(X[row], conv, analyses, indicators, len(analyses))
+            self._fill(X[row], conv, analyses, indicators, len(analyses))
         return X
 
     @staticmethod
-    def _blank(conv: Conversation, analyses: Sequence[MessageAnalysis],
-               indicators: Sequence[Indicator], n: int) -> bool:
-        """True when every feature is zero (most single messages): no hit, no indicator,
-        no timestamp for the burst features."""
-        return (not indicators and not any(a.hits for a in analyses[:n])
-                and all(m.timestamp is None for m in conv.messages[:n]))
+    def _single_key(conv: Conversation, analyses: Sequence[MessageAnalysis],
+                    indicators: Sequence[Indicator], n: int) -> tuple[object, ...] | None:
+        """For a conversation of one untimed message: everything ``_values`` reads of it
+        (hit names in order, indicator kinds, whether the sender is known; with a single
+        sender nothing else about it matters). None for any other conversation."""
+        if n != 1 or len(conv.messages) != 1 or conv.messages[0].timestamp is not None:
+            return None
+        return (tuple(h.name for h in analyses[0].hits), frozenset(i.kind for i in indicators),
+                conv.messages[0].sender is None)
 
     def _fill(self, vec: np.ndarray, conv: Conversation,
               analyses: Sequence[MessageAnalysis], indicators: Sequence[Indicator],
               n: int) -> None:
+        """Write the non-zero features into ``vec`` (zeros on entry)."""
+        key = self._single_key(conv, analyses, indicators, n)
+        if key is None:
+            self._place(vec, self._values(conv, analyses, indicators, n))
+            return
+        if not key[0] and not key[1]:  # no hit, no indicator: every feature is 0
+            return
+        row = self._single_rows.get(key)
+        if row is None:
+            col_of = self._col
+            row = tuple((col_of[name], value) for name, value
+                        in self._values(conv, analyses, indicators, n).items()
+                        if value and name in col_of)
+            if len(self._single_rows) >= _MAX_SINGLE_ROWS:
+                self._single_rows.clear()
+            self._single_rows[key] = row
+        for col, value in row:
+            vec[col] = value
+
+    def _values(self, conv: Conversation, analyses: Sequence[MessageAnalysis],
+                indicators: Sequence[Indicator], n: int) -> dict[str, float]:
+        """Feature values of the first ``n`` messages (absent features may be left out)."""
         if not indicators and not any(a.hits for a in analyses[:n]):
             # Only the burst features can be non-zero.
-            self._place(vec, self._bursts(conv, [], n))
-            return
+            return self._bursts(conv, [], n)
         f: dict[str, float] = {}
         first_at: dict[str, int] = {}
         risky_msgs: list[int] = []  # positions (0..n-1) of risky messages
@@ -222,7 +249,7 @@ class FeatureVectorizer:
         f["indicator:amount"] = float("amount" in kinds)
         f["indicator:payment_handle"] = float(bool(kinds & _HANDLE_KINDS))
         f["indicator:deadline"] = float("deadline" in kinds)
-        self._place(vec, f)
+        return f
 
     def _risk_features(self, f: dict[str, float], first_at: dict[str, int],
                        risky_msgs: list[int], sext_hits: int, groom_hits: int,

@@ -49,6 +49,12 @@ _MAYBE_DELETIONS = re.compile(r"[a-z]([ .\-_*])[a-z]\1[a-z]|([a-vx-z])\2\2")
 _MAX_RUN = 64  # longest whitespace-free run handed to the tokenizer
 _LONG_RUN = re.compile(rf"\S{{{_MAX_RUN + 1}}}")
 
+# Any reason for steps 2-5 to touch the folded text, in one scan (most messages have none):
+# a l33t character, what ``_deletions`` looks for, a run too long for the tokenizer.
+# (``_HAS_LEET`` has no group, so the back-references keep their numbers.)
+_MAYBE_EDITS = re.compile("|".join([_HAS_LEET.pattern, _MAYBE_DELETIONS.pattern,
+                                    _LONG_RUN.pattern]))
+
 _ASCII_CONTROLS = str.maketrans({c: " " for c in range(32) if chr(c) not in "\t\n\r"} | {127: " "})
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -223,11 +229,15 @@ def _break_long_runs(norm: NormalizedText) -> NormalizedText:
 
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching; see the module docstring for the steps."""
-    return _break_long_runs(_normalize(text))
-
-
-def _normalize(text: str) -> NormalizedText:
     folded, starts, ends = _fold(text)
+    if starts is None and _MAYBE_EDITS.search(folded) is None:
+        return NormalizedText(text, folded)  # aligned, and steps 2-5 would change nothing
+    return _break_long_runs(_edit(text, folded, starts, ends))
+
+
+def _edit(text: str, folded: str, starts: list[int] | None,
+          ends: list[int] | None) -> NormalizedText:
+    """Steps 2-4 on the folded text (step 5 is ``_break_long_runs``)."""
     edits = _leet_edits(folded)
     if edits:
         chars = list(folded)

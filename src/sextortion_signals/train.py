@@ -45,7 +45,7 @@ def data_checksum(items: Sequence[Labelled]) -> str:
 
 
 def _drop_hits(f: Featurized, rng: np.random.Generator, rate: float) -> Featurized:
-    kept = tuple(MessageAnalysis(a.index, a.lang,
+    kept = tuple(MessageAnalysis(a.message_index, a.lang,
                                  tuple(h for h in a.hits if rng.random() >= rate))
                  for a in f.analyses)
     return Featurized(f.conversation, kept, f.indicators)

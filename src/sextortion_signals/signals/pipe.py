@@ -148,11 +148,13 @@ class SignalMatcher:
         strings = nlp.vocab.strings
         lemmas = lemma_table(nlp.lang)
         self._signal_of: dict[str, str] = {}
-        self._unless_next: dict[str, frozenset[str]] = {}
+        self._unless_next: dict[str, frozenset[int]] = {}  # rule id -> next-word hash ids
+        phrase_firsts: set[int] = set()  # hash ids of the first word of every literal
         for rule in self.rules:
             self._signal_of[rule.id] = rule.signal
             if rule.unless_next:
-                self._unless_next[rule.id] = frozenset(fold(w) for w in rule.unless_next)
+                self._unless_next[rule.id] = frozenset(strings.add(fold(w))
+                                                       for w in rule.unless_next)
             try:
                 if rule.pattern is not None:
                     pattern = _lemmas_to_forms(_fold_pattern(rule.pattern), lemmas)
@@ -171,11 +173,14 @@ class SignalMatcher:
                     for word in anchor or ():
                         self._by_anchor.setdefault(strings.add(word), []).append(k)
                 else:
-                    self.phrases.add(rule.id, [nlp.make_doc(fold(lit)) for lit in rule.literals])
+                    docs = [nlp.make_doc(fold(lit)) for lit in rule.literals]
+                    self.phrases.add(rule.id, docs)
+                    phrase_firsts.update(d[0].lower for d in docs if len(d))
             except (ValueError, KeyError) as err:
                 raise RuleFormatError(f"{rule.source}: spaCy rejected rule {rule.id!r}: "
                                       f"{err}") from None
         self._anchor_words = frozenset(self._by_anchor)
+        self._phrase_firsts = frozenset(phrase_firsts)
         # Match id (hash of the rule id) -> (rule id, signal), without the string store.
         self._rule_of = {strings.add(rule_id): (rule_id, signal)
                          for rule_id, signal in self._signal_of.items()}
@@ -204,7 +209,9 @@ class SignalMatcher:
         lowers = [token.lower for token in doc]
         words = set(lowers)
         flag: Callable[[int, str], bool] | None = None
-        matches = self.phrases(doc)
+        # A literal can only match where its first word occurs (LOWER, like ours).
+        matches = ([] if words.isdisjoint(self._phrase_firsts)
+                   else self.phrases(doc))
         todo: set[int] = set(self._always)
         for word in words & self._anchor_words:
             todo.update(self._by_anchor[word])
@@ -224,12 +231,12 @@ class SignalMatcher:
                 matches.extend((key, start, end) for start, end in pattern.spans(lowers, flag))
         if not matches:
             return []
-        rule_of = self._rule_of
+        rule_of, unless_next, n = self._rule_of, self._unless_next, len(lowers)
         by_signal: dict[str, list[tuple[int, int, str]]] = {}
         for match_id, start, end in matches:
             rule_id, signal = rule_of[match_id]
-            blocked = self._unless_next.get(rule_id)
-            if blocked and end < len(lowers) and doc[end].lower_ in blocked:
+            blocked = unless_next.get(rule_id)
+            if blocked and end < n and lowers[end] in blocked:
                 continue
             by_signal.setdefault(signal, []).append((start, end, rule_id))
         found: list[RuleMatch] = []
@@ -238,13 +245,18 @@ class SignalMatcher:
                 last = doc[end - 1]
                 found.append(RuleMatch(signal, rule_id, start, end, doc[start].idx,
                                        last.idx + len(last)))
-        found.sort(key=lambda m: (m.start, m.end, m.signal))
+        if len(found) > 1:
+            found.sort(key=_match_order)
         return found
 
     def __call__(self, doc: Doc) -> Doc:
         doc.spans[SPAN_KEY] = [Span(doc, m.start, m.end, label=m.signal, span_id=m.rule_id)
                                for m in self.find(doc)]
         return doc
+
+
+def _match_order(m: RuleMatch) -> tuple[int, int, str]:
+    return m.start, m.end, m.signal
 
 
 def _special_cases(nlp: Language) -> dict[str, list[str]]:

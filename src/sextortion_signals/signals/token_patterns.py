@@ -31,7 +31,18 @@ class Step(NamedTuple):
 
 
 class TokenPattern:
-    """Every span of a doc matched by one compiled pattern (a small NFA over tokens)."""
+    """Every span of a doc matched by one compiled pattern.
+
+    The pattern is a small NFA over tokens; ``spans`` runs it as a DFA built lazily: each
+    set of NFA positions gets an int id and its move on a word is remembered, so a token
+    usually costs one dict lookup. A set none of whose steps tests a flag moves the same
+    way on every word outside the pattern's words: one entry stands for them all. A set
+    that tests a flag (``LIKE_NUM``...) remembers its move per word: flags belong to the
+    lexeme, and the text reaching the matcher is lowercase (``str.lower`` is idempotent,
+    tested on every code point), so a token's lowercase id is its lexeme. Rows of such
+    sets are capped at ``MAX_ROW`` words: memory stays bounded on any input."""
+
+    MAX_ROW = 4096
 
     def __init__(self, steps: Sequence[Step]) -> None:
         self.steps = tuple(steps)
@@ -55,55 +66,95 @@ class TokenPattern:
             if not step.optional:
                 break
         self._starts = frozenset(starts) if starts is not None else None
+        self._alphabet = frozenset().union(*(s.lowers for s in self.steps if s.lowers))
+        # The lazy DFA: state id -> NFA positions, accepting?, tests a flag?, moves.
+        self._ids: dict[frozenset[int], int] = {}
+        self._sets: list[frozenset[int]] = []
+        self._accepting: list[bool] = []
+        self._flagged: list[bool] = []
+        self._moves: list[dict[int | None, int]] = []  # word id (None: other word) -> id
+        self._initial = self._state(self._closure[0])
+
+    def _state(self, positions: frozenset[int]) -> int:
+        """Id of a set of NFA positions, made on first sight."""
+        known = self._ids.get(positions)
+        if known is not None:
+            return known
+        ident = len(self._sets)
+        self._sets.append(positions)
+        self._accepting.append(self._end in positions)
+        self._flagged.append(any(self.steps[i].flags for i in positions if i != self._end))
+        self._moves.append({})
+        self._ids[positions] = ident  # last: another thread never sees a half-made state
+        return ident
+
+    def _move(self, state: int, word: int, pos: int,
+              flag: Callable[[int, str], bool]) -> int:
+        """The state after ``state`` reads token ``pos`` (id ``word``); -1: no match."""
+        closure, end, steps = self._closure, self._end, self._plain
+        moved: set[int] = set()
+        for i in self._sets[state]:
+            if i == end:
+                continue
+            accepted, flags, repeats = steps[i]
+            if accepted is not None and word not in accepted:
+                continue
+            if flags and not all(flag(pos, name) is want for name, want in flags):
+                continue
+            moved.add(i if repeats else i + 1)
+        if not moved:
+            return -1
+        return self._state(frozenset().union(*[closure[i] for i in moved]))
 
     def spans(self, lowers: Sequence[int],
               flag: Callable[[int, str], bool]) -> list[tuple[int, int]]:
         """Every (start, end) the pattern matches, sorted.
 
-        Starts are tried right to left and what follows each (position, states) pair is
+        Starts are tried right to left and what follows each (position, state) pair is
         remembered: a run that reaches a pair already explored copies its ends and stops.
         Without this, a ``*`` step whose words can also start a match ("une une une ...
         photo sinon") made the work quadratic in the run's length (3 s for one message)."""
-        closure, end, starts = self._closure, self._end, self._starts
-        steps = self._plain
+        starts, alphabet = self._starts, self._alphabet
+        accepting, flagged, moves = self._accepting, self._flagged, self._moves
         n = len(lowers)
-        memo: dict[tuple[int, frozenset[int]], tuple[int, ...]] = {}
+        memo: dict[tuple[int, int], tuple[int, ...]] = {}
         out: list[tuple[int, int]] = []
+        initial = self._initial
+        first_moves, first_flagged = moves[initial], flagged[initial]
         for start in range(n - 1, -1, -1):
-            if starts is not None and lowers[start] not in starts:
+            word = lowers[start]
+            if starts is not None and word not in starts:
                 continue
-            path: list[tuple[tuple[int, frozenset[int]], tuple[int, ...]]] = []
-            states = closure[0]
+            if first_moves.get(word if word in alphabet or first_flagged else None) == -1:
+                continue  # most starts fail on their first token: nothing to set up
+            path: list[tuple[tuple[int, int], tuple[int, ...]]] = []
+            state = initial
             tail: tuple[int, ...] = ()  # ends reachable after the explored path
             for pos in range(start, n):
-                key = (pos, states)
+                key = (pos, state)
                 known = memo.get(key)
                 if known is not None:
                     tail = known
                     break
                 word = lowers[pos]
-                moved: set[int] = set()
-                for i in states:
-                    if i == end:
-                        continue
-                    accepted, flags, repeats = steps[i]
-                    if accepted is not None and word not in accepted:
-                        continue
-                    if flags and not all(flag(pos, name) is want for name, want in flags):
-                        continue
-                    moved.add(i if repeats else i + 1)
-                if not moved:
+                column = word if word in alphabet or flagged[state] else None
+                row = moves[state]
+                nxt = row.get(column)
+                if nxt is None:
+                    nxt = self._move(state, word, pos, flag)
+                    if len(row) >= self.MAX_ROW:
+                        row.clear()
+                    row[column] = nxt
+                state = nxt
+                if state < 0:
                     path.append((key, ()))
                     break
-                if len(moved) == 1:
-                    states = closure[moved.pop()]
-                else:
-                    states = frozenset().union(*[closure[i] for i in moved])
-                path.append((key, (pos + 1,) if end in states else ()))
+                path.append((key, (pos + 1,) if accepting[state] else ()))
             for key, here in reversed(path):
                 tail = here + tail
                 memo[key] = tail
-            out.extend((start, stop) for stop in reversed(tail))
+            if tail:
+                out.extend([(start, stop) for stop in reversed(tail)])
         out.reverse()
         return out
 
