@@ -195,7 +195,7 @@ _INDICATOR_PIECES = ["snap", "SNAPCHAT", "İnsta", "ınsta", "ſnap", "\u212aik"
 
 def _indicators_without_shortcut(text: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     with monkeypatch.context() as m:
-        m.setattr(indicators, "_letter_runs", lambda text, runs: None)  # every regex runs
+        m.setattr(indicators, "_lexicons_in", lambda text, c: indicators._ALL_LEXICONS)
         return indicators.find_indicators(text)
 
 
@@ -211,9 +211,12 @@ def test_indicator_lexicon_shortcut_finds_what_the_regexes_find(
 
 def test_indicator_lexicon_shortcut_skips_and_still_finds() -> None:
     c = indicators._compiled()
-    assert indicators._letter_runs("see you at school", c.runs) is not None
-    assert indicators._letter_runs("İnstagram", c.runs) is None  # lowers to 2 characters
-    assert indicators._letter_runs("ınsta", c.runs) is None  # the regex equates ı and i
+    assert indicators._lexicons_in("see you at school", c) == 0  # no regex runs
+    assert indicators._lexicons_in("add me on snap", c) == indicators._PLATFORMS
+    assert indicators._lexicons_in("bonsoir snapchats", c) == 0  # only inside longer runs
+    assert indicators._lexicons_in("a snap_", c) == indicators._PLATFORMS  # "_" is no letter
+    assert indicators._lexicons_in("İnstagram", c) == indicators._ALL_LEXICONS  # 2 chars
+    assert indicators._lexicons_in("ınsta", c) == indicators._ALL_LEXICONS  # ı is i
     assert [(i.kind, i.text) for i in indicators.find_indicators("add me on ſnap ce soir")
             ] == [("platform", "ſnap"), ("deadline", "ce soir")]
 

@@ -75,3 +75,22 @@ def test_lone_surrogates_are_replaced_one_for_one_and_reported() -> None:
     assert len(conv.messages[1].text) == len("pay \ud800 now or i post \udc00 it")
     assert any("lone surrogates" in w and "[1]" in w for w in conv.warnings)
     assert not coerce_conversation(["pay now"]).warnings
+
+
+@pytest.mark.parametrize("item", ["hello", "quel âge as-tu", {"text": "hi", "sender": 7},
+                                  {"text": "hi", "timestamp": "2024-05-01T21:14:00Z"},
+                                  Message("yo", "a", 3.0)])
+def test_one_message_coerces_as_in_a_longer_conversation(item: Any) -> None:
+    alone = coerce_conversation([item])
+    longer = coerce_conversation([item, "next"])
+    assert alone.messages == longer.messages[:1]
+    assert (alone.offset, alone.truncated_messages, alone.warnings) == (0, (), ())
+
+
+def test_one_message_is_still_truncated_and_repaired_with_warnings() -> None:
+    conv = coerce_conversation(["x" * 50], Limits(max_chars=10))
+    assert conv.messages[0].text == "x" * 10 and conv.truncated_messages == (0,)
+    assert any("truncated" in w for w in conv.warnings)
+    conv = coerce_conversation("pay \ud800 now")
+    assert conv.messages[0].text == "pay \ufffd now"
+    assert any("lone surrogates" in w for w in conv.warnings)

@@ -15,6 +15,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import ahocorasick
+
 from ._plain import flat_dict
 from .lang import word_lists
 
@@ -61,14 +63,10 @@ class _Compiled:
     duration: re.Pattern[str]
     unit_seconds: dict[str, float]
     deadline_phrase: re.Pattern[str]
-    # One letter run of every term of each lexicon (None: some term has no letter, so
-    # that lexicon's regex always runs).
-    channel_keys: frozenset[str] | None
-    platform_keys: frozenset[str] | None
-    phrase_keys: frozenset[str] | None
-    # Letter runs made only of the letters the lexicons use: a term's runs are still whole
-    # runs of the text (a narrower class only splits the text more), and it is faster.
-    runs: re.Pattern[str]
+    # Which lexicon regexes may match a text: see ``_lexicons_in``.
+    keys: Any  # ahocorasick.Automaton: key run -> (its length, bits of its lexicons)
+    always: int  # bits of lexicons with a term without letters: their regex always runs
+    run_chars: frozenset[str]  # the letters the lexicons use (a-z and a few others)
 
 
 _NUMBER = r"\d[\d.,]{0,12}"
@@ -96,24 +94,50 @@ def _key_runs(terms: list[str]) -> frozenset[str] | None:
     return frozenset(keys)
 
 
-def _runs_of_letters_in(terms: list[str]) -> re.Pattern[str]:
-    letters = sorted({ch for t in terms for ch in t.lower()
-                      if _LETTERS.fullmatch(ch) and not "a" <= ch <= "z"})
-    return re.compile("[a-z" + "".join(re.escape(ch) for ch in letters) + "]+")
+_CHANNELS, _PLATFORMS, _PHRASES = 1, 2, 4  # lexicon bits
+_ALL_LEXICONS = _CHANNELS | _PLATFORMS | _PHRASES
 
 
-def _letter_runs(text: str, runs: re.Pattern[str]) -> set[str] | None:
-    """Lowercased letter runs of ``text``, or None where ``str.lower`` and
-    ``re.IGNORECASE`` may disagree: "İ" lowers to two characters, and the regex engine
-    also equates "ı" with "i" and "ſ" with "s".
+def _key_automaton(keys: dict[int, frozenset[str] | None]) -> tuple[Any, int, frozenset[str]]:
+    """(automaton of every key run -> (length, lexicon bits), bits of lexicons without
+    keys, the letters of all key runs)."""
+    bits_of: dict[str, int] = {}
+    always = 0
+    for bit, words in keys.items():
+        if words is None:
+            always |= bit
+            continue
+        for word in words:
+            bits_of[word] = bits_of.get(word, 0) | bit
+    automaton = ahocorasick.Automaton()
+    for word, bits in bits_of.items():
+        automaton.add_word(word, (len(word), bits))
+    automaton.make_automaton()
+    return automaton, always, frozenset("abcdefghijklmnopqrstuvwxyz").union(*bits_of)
+
+
+def _lexicons_in(text: str, c: _Compiled) -> int:
+    """Bits of the lexicons whose regex may match ``text``.
 
     Terms match between non-word characters, so every letter run of a matched term is a
-    whole letter run of the text: a lexicon none of whose key runs occur in the text cannot
-    match and its regex (~3-5 us a message) is skipped. Otherwise the regex decides."""
+    whole letter run of the text: a lexicon none of whose key runs occurs in the text as a
+    whole run (of the letters the lexicons use) cannot match, and its regex (~3-5 us a
+    message) is skipped. The key runs are found in one pass (Aho-Corasick, pyahocorasick,
+    as in the rule gate); each occurrence counts if no such letter touches it. Every regex
+    runs where ``str.lower`` and ``re.IGNORECASE`` may disagree: "İ" lowers to two
+    characters, and the regex engine also equates "ı" with "i" and "ſ" with "s"."""
     low = text.lower()
     if len(low) != len(text) or (not low.isascii() and ("ı" in low or "ſ" in low)):
-        return None
-    return set(runs.findall(low))
+        return _ALL_LEXICONS
+    bits, letters, last = c.always, c.run_chars, len(low) - 1
+    for end, (length, key_bits) in c.keys.iter(low):
+        if bits & key_bits == key_bits:
+            continue
+        start = end - length + 1
+        if ((start == 0 or low[start - 1] not in letters)
+                and (end == last or low[end + 1] not in letters)):
+            bits |= key_bits
+    return bits
 
 
 @lru_cache(maxsize=1)
@@ -138,6 +162,9 @@ def _compiled() -> _Compiled:
         for sp in spellings:
             unit_seconds[sp.lower()] = factor[unit]
     phrases = [p for per_lang in lex["deadline_phrases"].values() for p in per_lang]
+    keys, always, run_chars = _key_automaton({
+        _CHANNELS: _key_runs(list(channel_kind)), _PLATFORMS: _key_runs(lex["platforms"]),
+        _PHRASES: _key_runs(phrases)})
     return _Compiled(
         amount_prefix=re.compile(rf"(?<![\w$€£])({_alternation(symbols)})\s?({_NUMBER})(?!\d)",
                                  re.IGNORECASE),
@@ -157,10 +184,7 @@ def _compiled() -> _Compiled:
         unit_seconds=unit_seconds,
         deadline_phrase=re.compile(rf"{_starts_with_one_of(phrases)}(?<!\w)"
                                    rf"({_alternation(phrases)})(?!\w)", re.IGNORECASE),
-        channel_keys=_key_runs(list(channel_kind)),
-        platform_keys=_key_runs(lex["platforms"]),
-        phrase_keys=_key_runs(phrases),
-        runs=_runs_of_letters_in([*channel_kind, *lex["platforms"], *phrases]),
+        keys=keys, always=always, run_chars=run_chars,
     )
 
 
@@ -215,15 +239,11 @@ def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
     if "@" in text:
         for m in _EMAIL.finditer(text):
             add("email", m.group().lower(), m)
-    runs = _letter_runs(text, c.runs)
-
-    def may_hold(keys: frozenset[str] | None) -> bool:
-        return runs is None or keys is None or not runs.isdisjoint(keys)
-
-    if may_hold(c.channel_keys):
+    lexicons = _lexicons_in(text, c)
+    if lexicons & _CHANNELS:
         for m in c.channel.finditer(text):
             add("payment_channel", c.channel_kind[m.group(1).lower()], m, 1)
-    if may_hold(c.platform_keys):
+    if lexicons & _PLATFORMS:
         for m in c.platform.finditer(text):
             add("platform", m.group(1).lower(), m, 1)
     if "@" in text:
@@ -233,7 +253,7 @@ def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
         for m in c.duration.finditer(text):
             seconds = int(m.group(1)) * c.unit_seconds[m.group(2).lower()]
             add("deadline", f"{seconds:g} s", m, seconds=seconds)
-    if may_hold(c.phrase_keys):
+    if lexicons & _PHRASES:
         for m in c.deadline_phrase.finditer(text):
             add("deadline", m.group(1).lower(), m, 1)
     if has_digit:

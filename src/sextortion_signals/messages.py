@@ -151,6 +151,10 @@ def coerce_conversation(messages: Any, limits: Limits | None = None) -> Conversa
     if len(items) == 0:
         raise InvalidInputError("conversation is empty; pass at least one message "
                                 "(an empty string is a valid message)")
+    if len(items) == 1:  # one message, the common case: nothing to window or report
+        msg, was_repaired = _coerce_one(items[0], 0)
+        if not was_repaired and len(msg.text) <= limits.max_chars:
+            return Conversation((msg,))
     warnings: list[str] = []
     offset = 0
     if len(items) > limits.max_messages:
