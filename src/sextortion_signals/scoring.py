@@ -179,7 +179,7 @@ class Scorer:
         for row, ((signals, indicators, warnings), probs, (flagged, level)) in enumerate(
                 zip(evidence, P.tolist(), flag(self._thresholds, P), strict=True)):
             # Positional: keywords cost a fifth of this loop (fields: see ScoreResult).
-            out.append(ScoreResult(dict(zip(labels, probs, strict=True)), flagged, level,
+            out.append(ScoreResult(dict(zip(labels, probs, strict=False)), flagged, level,
                                    list(signals), list(indicators), list(warnings),
                                    self.model, X[row]))
         return out

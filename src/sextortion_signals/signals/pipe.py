@@ -149,7 +149,8 @@ class SignalMatcher:
         lemmas = lemma_table(nlp.lang)
         self._signal_of: dict[str, str] = {}
         self._unless_next: dict[str, frozenset[int]] = {}  # rule id -> next-word hash ids
-        phrase_firsts: set[int] = set()  # hash ids of the first word of every literal
+        phrase_anchors: set[int] = set()  # per literal, the hash id of its rarest word
+        cost = _word_cost()
         for rule in self.rules:
             self._signal_of[rule.id] = rule.signal
             if rule.unless_next:
@@ -175,16 +176,18 @@ class SignalMatcher:
                 else:
                     docs = [nlp.make_doc(fold(lit)) for lit in rule.literals]
                     self.phrases.add(rule.id, docs)
-                    phrase_firsts.update(d[0].lower for d in docs if len(d))
+                    phrase_anchors.update(
+                        min(d, key=lambda t: (cost(t.lower_), -len(t.lower_))).lower
+                        for d in docs if len(d))
             except (ValueError, KeyError) as err:
                 raise RuleFormatError(f"{rule.source}: spaCy rejected rule {rule.id!r}: "
                                       f"{err}") from None
         self._anchor_words = frozenset(self._by_anchor)
-        self._phrase_firsts = frozenset(phrase_firsts)
+        self._phrase_anchors = frozenset(phrase_anchors)
         # Match id (hash of the rule id) -> (rule id, signal), without the string store.
         self._rule_of = {strings.add(rule_id): (rule_id, signal)
                          for rule_id, signal in self._signal_of.items()}
-        self.gate = RuleGate(self._gate_units(nlp), _special_cases(nlp), _word_cost())
+        self.gate = RuleGate(self._gate_units(nlp), _special_cases(nlp), cost)
 
     def _gate_units(self, nlp: Language) -> list[tuple[frozenset[str], ...]]:
         """Required token groups of every pattern and of every literal (each word)."""
@@ -209,8 +212,8 @@ class SignalMatcher:
         lowers = [token.lower for token in doc]
         words = set(lowers)
         flag: Callable[[int, str], bool] | None = None
-        # A literal can only match where its first word occurs (LOWER, like ours).
-        matches = ([] if words.isdisjoint(self._phrase_firsts)
+        # A literal only matches where each of its words occurs (LOWER, like ours).
+        matches = ([] if words.isdisjoint(self._phrase_anchors)
                    else self.phrases(doc))
         todo: set[int] = set(self._always)
         for word in words & self._anchor_words:
