@@ -13,6 +13,7 @@ from spacy.lang.punctuation import TOKENIZER_INFIXES
 from spacy.lang.tokenizer_exceptions import BASE_EXCEPTIONS
 from spacy.language import BaseDefaults, Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.strings import StringStore
 from spacy.symbols import ORTH
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
@@ -150,6 +151,7 @@ class SignalMatcher:
         self._signal_of: dict[str, str] = {}
         self._unless_next: dict[str, frozenset[int]] = {}  # rule id -> next-word hash ids
         phrase_anchors: set[int] = set()  # per literal, the hash id of its rarest word
+        literal_docs: list[Doc] = []  # every literal, tokenized once (matcher and gate)
         cost = _word_cost()
         for rule in self.rules:
             self._signal_of[rule.id] = rule.signal
@@ -176,6 +178,7 @@ class SignalMatcher:
                 else:
                     docs = [nlp.make_doc(fold(lit)) for lit in rule.literals]
                     self.phrases.add(rule.id, docs)
+                    literal_docs.extend(docs)
                     phrase_anchors.update(
                         min(d, key=lambda t: (cost(t.lower_), -len(t.lower_))).lower
                         for d in docs if len(d))
@@ -187,18 +190,16 @@ class SignalMatcher:
         # Match id (hash of the rule id) -> (rule id, signal), without the string store.
         self._rule_of = {strings.add(rule_id): (rule_id, signal)
                          for rule_id, signal in self._signal_of.items()}
-        self.gate = RuleGate(self._gate_units(nlp), _special_cases(nlp), cost)
+        self.gate = RuleGate(self._gate_units(strings, literal_docs), _special_cases(nlp),
+                             cost)
 
-    def _gate_units(self, nlp: Language) -> list[tuple[frozenset[str], ...]]:
+    def _gate_units(self, strings: StringStore,
+                    literal_docs: list[Doc]) -> list[tuple[frozenset[str], ...]]:
         """Required token groups of every pattern and of every literal (each word)."""
-        strings = nlp.vocab.strings
         units: list[tuple[frozenset[str], ...]] = [
             tuple(frozenset(strings[h] for h in req) for req in required)
             for required in self._required]
-        for rule in self.rules:
-            if rule.pattern is None:
-                units.extend(tuple({frozenset([t.lower_]) for t in nlp.make_doc(fold(lit))})
-                             for lit in rule.literals)
+        units.extend(tuple({frozenset([t.lower_]) for t in doc}) for doc in literal_docs)
         return units
 
     def may_match(self, text: str) -> bool:
