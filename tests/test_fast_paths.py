@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ def test_fold_table_stays_correct_when_it_is_cleared(monkeypatch: pytest.MonkeyP
 def _reference_detect(text: str) -> str | None:
     lists = lang.word_lists()
     counts = dict.fromkeys(lists, 0)
-    for token in lang._TOKEN.findall(text):
+    for token in lang.TOKEN.findall(text):
         for code, words in lists.items():
             if token in words or token.rstrip("'") in words:
                 counts[code] += 1
@@ -136,9 +137,12 @@ def test_single_message_rows_are_the_general_rows() -> None:
     texts = [m["text"] for row in generate(120, seed=21) for m in row["messages"]]
     texts += ["i am 14 and he says send 150$ now or he posts it", "je suis en 4e"]
     scorer = ss.Scorer()
-    # The same texts with and without a sender, in one batch: both share the memo.
-    items = featurize_many([coerce_conversation([{"text": t, "sender": sender}])
-                            for sender in (None, "them") for t in texts])
+    # The same texts with and without a sender, and timed, in one batch: all share the
+    # memo (timed messages must not take the shortcuts: bursts count them).
+    items = featurize_many([coerce_conversation([{"text": t, "sender": sender,
+                                                   "timestamp": stamp}])
+                            for sender, stamp in ((None, None), ("them", None), ("them", 9))
+                            for t in texts])
     X = scorer.vectorize(items)  # fills the memo ...
     X_again = scorer.vectorize(items)  # ... and reads it
     rows = []
@@ -149,6 +153,7 @@ def test_single_message_rows_are_the_general_rows() -> None:
     assert sum(map(any, rows)) > 200 and scorer.vectorizer._single_rows
     # Whether the sender is known changes a feature: the memo must tell the two apart.
     assert rows[len(texts) - 2] != rows[2 * len(texts) - 2]
+    assert all(any(row) for row in rows[2 * len(texts):])
 
 
 def test_single_message_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -268,13 +273,30 @@ def test_scoring_creates_no_reference_cycles() -> None:
         gc.enable()
 
 
+def _same_as_without_prefilter(prefilter: str, run: Callable[[str], Any], text: str) -> None:
+    """``run(text)`` gives what it gives when the prefilter regex is replaced by one that
+    always matches (the full scan)."""
+    expected = run(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(normalize, prefilter, re.compile(""))
+        assert run(text) == expected
+
+
 @given(st.text(alphabet="abiuxyzw .-_*0\n", max_size=40))
 @settings(max_examples=400, deadline=None)
+@example("got a parking fine").via("three single-looking letters, the first inside a word")
+@example("d.o.n.t t e l l").via("two spaced runs")
+@example("x a b c1").via("a run followed by a digit")
 def test_deletion_prefilter_never_skips_an_edit(text: str) -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(normalize, "_MAYBE_DELETIONS", re.compile(""))  # always scan fully
-        expected = normalize._deletions(text)
-    assert normalize._deletions(text) == expected
+    _same_as_without_prefilter("_MAYBE_DELETIONS", normalize._deletions, text)
+
+
+@given(st.text(alphabet="abcdeost 0123457$@.,-", max_size=40))
+@settings(max_examples=400, deadline=None)
+@example("pay 500 now, 5 min").via("digits, none next to a letter")
+@example("s3nd 10min @me $ 4r3").via("l33t, units and handles")
+def test_leet_prefilter_never_skips_an_edit(text: str) -> None:
+    _same_as_without_prefilter("_HAS_LEET", normalize._leet_edits, text)
 
 
 @given(st.text(alphabet="abceiostuwxyz .-_*0123$@\n\x00éЕ\u200b", max_size=90))
@@ -282,10 +304,7 @@ def test_deletion_prefilter_never_skips_an_edit(text: str) -> None:
 @example("w" * 70).via("a run longer than the tokenizer's limit")
 @example("s3nd it").via("l33t")
 def test_edit_prefilter_never_skips_an_edit(text: str) -> None:
-    expected = normalize.normalize(text)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(normalize, "_MAYBE_EDITS", re.compile(""))  # always take the full path
-        assert normalize.normalize(text) == expected
+    _same_as_without_prefilter("_MAYBE_EDITS", normalize.normalize, text)
 
 
 def test_ascii_control_characters_still_become_spaces() -> None:

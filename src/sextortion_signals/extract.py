@@ -13,13 +13,13 @@ from typing import Any, NamedTuple, cast
 
 from spacy.tokenizer import Tokenizer
 
-from . import lang as lang_detect
 from ._plain import flat_dict
 from .indicators import Indicator, find_indicators
 from .messages import Conversation, Limits, coerce_conversation
 from .normalize import NormalizedText, normalize
 from .signals.pipe import build_nlp, signal_matcher
 from .signals.registry import get, rule_languages
+from .signals.screen import screen_for
 
 __all__ = ["MessageAnalysis", "SignalHit", "analyse", "analyse_many", "extract_indicators",
            "extract_signals", "extract_signals_many"]
@@ -86,22 +86,19 @@ def _dedupe(hits: list[SignalHit]) -> tuple[SignalHit, ...]:
 def analyse_many(conversations: Sequence[Conversation]) -> list[list[MessageAnalysis]]:
     """Analyse every message of every conversation in one batched pass per language."""
     packs = rule_languages()
-    # Messages no rule of a pack can match are never tokenized (see signals/gate.py), and
-    # are dropped here, before any bookkeeping: most messages stop at the gate.
-    gates = {pack: signal_matcher(build_nlp(pack)).may_match for pack in packs}
+    # Messages no rule of a pack can match are never tokenized (see signals/screen.py),
+    # and are dropped here, before any bookkeeping: most messages stop at the screen.
+    screen = screen_for(packs).screen
     by_pack: dict[str, list[tuple[int, int, NormalizedText]]] = {pack: [] for pack in packs}
     flat_index: list[tuple[int, int, str | None]] = []  # flat id -> (conv, index, lang)
-    detect = lang_detect.detect
     for c, conv in enumerate(conversations):
         for index, msg in enumerate(conv.messages, start=conv.offset):
             norm = normalize(msg.text)
-            text = norm.text
-            detected = detect(text)
+            detected, passing = screen(norm.text)
             flat = len(flat_index)
             flat_index.append((c, index, detected))
-            for pack in (detected,) if detected in gates else packs:  # unknown: every pack
-                if gates[pack](text):
-                    by_pack[pack].append((flat, index, norm))
+            for pack in passing:
+                by_pack[pack].append((flat, index, norm))
     hits = _run_packs(by_pack)
     result: list[list[MessageAnalysis]] = [[] for _ in conversations]
     for flat, (c, index, detected) in enumerate(flat_index):

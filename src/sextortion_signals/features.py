@@ -183,11 +183,12 @@ class FeatureVectorizer:
               analyses: Sequence[MessageAnalysis], indicators: Sequence[Indicator],
               n: int) -> None:
         """Write the non-zero features into ``vec`` (zeros on entry)."""
+        if (n == 1 and not indicators and not analyses[0].hits and len(conv.messages) == 1
+                and conv.messages[0].timestamp is None):
+            return  # most messages: one untimed message, no hit, no indicator: all zero
         key = self._single_key(conv, analyses, indicators, n)
         if key is None:
             self._place(vec, self._values(conv, analyses, indicators, n))
-            return
-        if not key[0] and not key[1]:  # no hit, no indicator: every feature is 0
             return
         row = self._single_rows.get(key)
         if row is None:

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-_TOKEN = re.compile(r"[a-z]+'?")
+TOKEN = re.compile(r"[a-z]+'?")
 MIN_HITS = 1  # a single distinctive word is enough for very short messages
 MARGIN = 1.5  # the winner needs this many times the runner-up's hits
 
@@ -43,19 +43,30 @@ def languages() -> tuple[str, ...]:
     return tuple(sorted(word_lists()))
 
 
-def detect(normalized_text: str) -> str | None:
-    """Language code of an already normalised (lowercase, accent-free) message, or None."""
-    owner = _owner()
-    counts: dict[str, int] = {}
-    for token in _TOKEN.findall(normalized_text):
+def votes(token: str) -> tuple[str, ...]:
+    """Languages a token of ``TOKEN`` counts for: its owner, and for an elided form
+    ("j'") also the owner of the bare word ("j") when that is another language."""
+    found = _votes.get(token)
+    if found is None:
+        owner = _owner()
         code = owner.get(token)
-        if code is not None:
-            counts[code] = counts.get(code, 0) + 1
-        if token[-1] == "'":  # "j'" also counts as "j"
-            bare = owner.get(token[:-1])
-            if bare is not None and bare != code:
-                counts[bare] = counts.get(bare, 0) + 1
-    if not counts:
+        bare = owner.get(token[:-1]) if token[-1] == "'" else None
+        found = tuple(c for c in (code, bare if bare != code else None) if c is not None)
+        if len(_votes) >= _MAX_VOTES:
+            _votes.clear()
+        _votes[token] = found
+    return found
+
+
+_votes: dict[str, tuple[str, ...]] = {}  # bounded: cleared when full
+_MAX_VOTES = 100_000
+
+
+def decide(counts: dict[str, int]) -> str | None:
+    """The language of a message from its per-language vote counts, or None."""
+    if len(counts) < 2:  # the common case: no runner-up
+        for code, hits in counts.items():
+            return code if hits >= MIN_HITS else None
         return None
     # A tie between the two best never decides, so which of them is "best" is moot.
     best = max(counts, key=counts.__getitem__)
@@ -64,3 +75,12 @@ def detect(normalized_text: str) -> str | None:
     if hits >= MIN_HITS and hits >= MARGIN * runner_up and hits > runner_up:
         return best
     return None
+
+
+def detect(normalized_text: str) -> str | None:
+    """Language code of an already normalised (lowercase, accent-free) message, or None."""
+    counts: dict[str, int] = {}
+    for token in TOKEN.findall(normalized_text):
+        for code in votes(token):
+            counts[code] = counts.get(code, 0) + 1
+    return decide(counts)

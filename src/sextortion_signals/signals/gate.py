@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import reduce
-from operator import or_
 from typing import Any
 
 import ahocorasick
@@ -48,8 +46,9 @@ class RuleGate:
         bit_of: dict[frozenset[str], int] = {}
         word_bits: dict[str, int] = {}  # run word -> groups it satisfies
         substring_bits: dict[str, int] = {}  # any other token -> groups it satisfies
-        index: dict[str, list[int]] = {}  # run word -> masks of units indexed under it
-        self._unindexed: list[int] = []  # masks of units without an all-run-word group
+        # Word -> masks of the units indexed under it (runs and other tokens apart).
+        index: dict[str, list[int]] = {}
+        substring_index: dict[str, list[int]] = {}
         self.always_open = False  # some unit requires no particular word
         for groups in units:
             if not groups:
@@ -62,26 +61,21 @@ class RuleGate:
                 for word in group:
                     table = word_bits if _is_run(word) else substring_bits
                     table[word] = table.get(word, 0) | bit
-            indexable = [g for g in groups if all(_is_run(w) for w in g)]
-            if not indexable:
-                self._unindexed.append(mask)
-                continue
-            best = min(indexable, key=lambda g: (sum(cost(w) for w in g), -min(map(len, g))))
+            # A unit is only complete if its least common group is met: it is checked
+            # only when one of that group's words is found.
+            best = min(groups, key=lambda g: (sum(cost(w) for w in g), -min(map(len, g))))
             for word in best:
-                index.setdefault(word, []).append(mask)
+                (index if _is_run(word) else substring_index).setdefault(word, []).append(mask)
+        self.width = len(bit_of)  # groups are bits 0 .. width - 1
         self._word_bits = word_bits
-        self._unindexed_bits = reduce(or_, self._unindexed, 0)  # none met: skip them all
         self._index = index
-        # Key sets as frozensets: ``set & dict`` would walk the whole dict every message.
-        self._bit_words = frozenset(word_bits)
-        self._index_words = frozenset(index)
         # Every other token of every rule, found in one pass over the text (Aho-Corasick,
         # pyahocorasick); a loop of ``in`` tests cost 5-14 us a message.
         self._substrings: Any = None
         if substring_bits:
             self._substrings = ahocorasick.Automaton()
             for sub, bits in substring_bits.items():
-                self._substrings.add_word(sub, bits)
+                self._substrings.add_word(sub, (bits, tuple(substring_index.get(sub, ()))))
             self._substrings.make_automaton()
         # Run -> run words a special case may cut out of it ("cannot" -> "can", "not").
         split: dict[str, set[str]] = {}
@@ -100,23 +94,47 @@ class RuleGate:
             words |= self._split[run]
         return words
 
+    def entry(self, run: str) -> tuple[int, tuple[int, ...]]:
+        """What one run of the text (a match of ``[a-z]+`` or ``[0-9]+``) brings: the
+        groups it satisfies and the masks of the units indexed under it, the tokens a
+        special case may cut out of it included."""
+        bits = 0
+        masks: list[int] = []
+        for word in (run, *self._split.get(run, ())):
+            bits |= self._word_bits.get(word, 0)
+            masks.extend(self._index.get(word, ()))
+        return bits, tuple(masks)
+
+    def substrings(self, text: str) -> tuple[int, list[tuple[int, ...]]]:
+        """What the tokens that are not runs bring, found anywhere in ``text``: the
+        groups they satisfy and the masks of the units indexed under them."""
+        satisfied = 0
+        masks: list[tuple[int, ...]] = []
+        if self._substrings is not None:
+            for _, (bits, indexed) in self._substrings.iter(text):
+                satisfied |= bits
+                if indexed:
+                    masks.append(indexed)
+        return satisfied, masks
+
+    def decide(self, satisfied: int, masks: Iterable[tuple[int, ...]]) -> bool:
+        """Whether some unit has all its groups in ``satisfied``: ``masks`` are those of
+        the units indexed under the words found (``entry``, ``substrings``)."""
+        if self.always_open:
+            return True
+        if satisfied:
+            for indexed in masks:
+                for mask in indexed:
+                    if satisfied & mask == mask:
+                        return True
+        return False
+
     def may_match(self, text: str) -> bool:
         if self.always_open:
             return True
-        words = self.words(text)
-        satisfied = reduce(or_, map(self._word_bits.__getitem__, words & self._bit_words), 0)
-        if self._substrings is not None:
-            for _, bits in self._substrings.iter(text):
-                satisfied |= bits
-        if not satisfied:
-            return False
-        if satisfied & self._unindexed_bits:
-            for mask in self._unindexed:
-                if satisfied & mask == mask:
-                    return True
-        index = self._index
-        for word in words & self._index_words:
-            for mask in index[word]:
-                if satisfied & mask == mask:
-                    return True
-        return False
+        satisfied, masks = self.substrings(text)
+        for run in set(_RUN.findall(text)):
+            bits, indexed = self.entry(run)
+            satisfied |= bits
+            masks.append(indexed)
+        return self.decide(satisfied, masks)

@@ -1,0 +1,82 @@
+"""The screen (one pass: language + every pack's gate) must answer exactly what language
+detection and each pack's gate answer apart, on generated, random and adversarial text."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sextortion_signals import lang
+from sextortion_signals.normalize import normalize
+from sextortion_signals.signals.pipe import build_nlp, signal_matcher
+from sextortion_signals.signals.registry import rule_languages
+from sextortion_signals.signals.screen import Screen, screen_for
+
+PACKS = rule_languages()
+
+
+def _expected(text: str) -> tuple[str | None, list[str]]:
+    detected = lang.detect(text)
+    candidates = (detected,) if detected in PACKS else PACKS
+    return detected, [p for p in candidates if signal_matcher(build_nlp(p)).may_match(text)]
+
+
+@cache
+def _generated() -> tuple[str, ...]:
+    from sextortion_signals.synth import GenerationConfig, generate
+
+    rows = [*generate(150, seed=21), *generate(60, seed=22, config=GenerationConfig(
+        heldout=True))]
+    return tuple(dict.fromkeys(normalize(m["text"]).text for r in rows
+                               for m in r["messages"]))
+
+
+@cache
+def _vocabulary() -> tuple[str, ...]:
+    words: set[str] = set()
+    for pack in PACKS:
+        matcher = signal_matcher(build_nlp(pack))
+        strings = build_nlp(pack).vocab.strings
+        words |= {strings[h] for req in matcher._required for group in req for h in group}
+        words |= {k.lower() for k in build_nlp(pack).tokenizer.rules or {} if not k.isspace()}
+    function_words = sorted(w for ws in lang.word_lists().values() for w in ws)
+    return tuple(sorted(words)[::5] + function_words[::9] + [
+        "14", "10min", "j'", "l'", "qu'", "c'est", "😂", "?", "!", "'", "a/s/l", ":p", "xyz"])
+
+
+def test_screen_answers_what_detection_and_gates_answer_on_generated_chat() -> None:
+    screen = screen_for(PACKS)
+    texts = _generated()
+    results = [screen.screen(t) for t in texts]
+    assert results == [_expected(t) for t in texts]
+    assert any(p for _, p in results) and not all(p for _, p in results)
+    assert {d for d, _ in results} >= {*PACKS, None}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_vocabulary()), min_size=0, max_size=10),
+       st.sampled_from([" ", "", "-", "'", ", "]))
+def test_screen_on_random_word_sequences(words: list[str], sep: str) -> None:
+    text = normalize(sep.join(words)).text
+    assert screen_for(PACKS).screen(text) == _expected(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_screen_on_arbitrary_text(raw: str) -> None:
+    text = normalize(raw).text
+    assert screen_for(PACKS).screen(text) == _expected(text)
+
+
+def test_screen_stays_correct_when_its_word_records_are_cleared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sextortion_signals.signals.screen as screen_module
+
+    monkeypatch.setattr(screen_module, "_MAX_WORDS", 3)
+    screen = Screen({p: signal_matcher(build_nlp(p)).gate for p in PACKS})
+    for text in _generated()[:300]:
+        assert screen.screen(text) == _expected(text)
+    assert len(screen._words) <= 3
