@@ -46,20 +46,10 @@ def languages() -> tuple[str, ...]:
 def votes(token: str) -> tuple[str, ...]:
     """Languages a token of ``TOKEN`` counts for: its owner, and for an elided form
     ("j'") also the owner of the bare word ("j") when that is another language."""
-    found = _votes.get(token)
-    if found is None:
-        owner = _owner()
-        code = owner.get(token)
-        bare = owner.get(token[:-1]) if token[-1] == "'" else None
-        found = tuple(c for c in (code, bare if bare != code else None) if c is not None)
-        if len(_votes) >= _MAX_VOTES:
-            _votes.clear()
-        _votes[token] = found
-    return found
-
-
-_votes: dict[str, tuple[str, ...]] = {}  # bounded: cleared when full
-_MAX_VOTES = 100_000
+    owner = _owner()
+    code = owner.get(token)
+    bare = owner.get(token[:-1]) if token[-1] == "'" else None
+    return tuple(c for c in (code, bare if bare != code else None) if c is not None)
 
 
 def decide(counts: dict[str, int]) -> str | None:

@@ -40,14 +40,13 @@ class Screen:
     checked against that pack; any other message against every pack."""
 
     def __init__(self, gates: Mapping[str, RuleGate]) -> None:
-        self._packs = tuple(gates)
         # Per pack: (pack, position, gate, shift of its groups, mask of its groups).
         self._gates: list[tuple[str, int, RuleGate, int, int]] = []
         shift = 0
         for k, (pack, gate) in enumerate(gates.items()):
             self._gates.append((pack, k, gate, shift, (1 << gate.width) - 1))
             shift += gate.width
-        self._position = {pack: k for k, pack in enumerate(self._packs)}
+        self._position = {pack: k for k, pack in enumerate(gates)}
         self._words: dict[str, _Word] = {}
 
     def _word(self, token: str) -> _Word:
