@@ -6,7 +6,8 @@
 Every speed figure is a ratio against baselines measured in the same run on the same
 messages: the spaCy floor (blank pipeline + lookup lemmatizer, ``nlp.pipe`` alone) and the
 peer a user would pick instead (scikit-learn TF-IDF + LogisticRegression). No timing is
-asserted anywhere; the numbers are written down.
+asserted anywhere; the numbers are written down. ``instructions.py`` counts instructions
+instead of seconds, for comparing two versions of the code on a noisy machine.
 """
 
 from __future__ import annotations
@@ -40,16 +41,30 @@ def _best(fn: Callable[[], Any], repeat: int) -> float:
     return best
 
 
-def _best_interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
-    """Best time of each function, run in turns so that a slow spell of a shared machine
-    hits every contender rather than one (ratios are what we report)."""
-    best = [float("inf")] * len(fns)
+def _interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[list[float]]:
+    """Times of each function in each round, run in turns so that a slow spell of a shared
+    machine hits every contender rather than one (ratios are what we report)."""
+    rounds: list[list[float]] = []
     for _ in range(repeat):
-        for k, fn in enumerate(fns):
+        times = []
+        for fn in fns:
             t0 = time.perf_counter()
             fn()
-            best[k] = min(best[k], time.perf_counter() - t0)
-    return best
+            times.append(time.perf_counter() - t0)
+        rounds.append(times)
+    return rounds
+
+
+def _best_interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
+    """Best time of each function over ``_interleaved`` rounds."""
+    return [min(column) for column in zip(*_interleaved(fns, repeat), strict=True)]
+
+
+def _round_ratios(rounds: list[list[float]], base: int, other: int) -> dict[str, float]:
+    """Throughput of ``other`` over that of ``base``, within each round: how much the ratio
+    moves on this machine (the best-of ratio may pair two different rounds)."""
+    ratios = [r[base] / r[other] for r in rounds]
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
 
 
 def corpus(n_convs: int, heldout: bool = False) -> list[dict[str, Any]]:
@@ -163,20 +178,24 @@ def main() -> None:
     res: dict[str, Any] = {"messages": len(texts)}
     singles = [[t] for t in texts]
     # Floor, peer and ours in turns, so that a slow spell of this shared machine hits all.
-    t_floor, t_peer, t_single = _best_interleaved(
+    convs = [texts[i:i + 20] for i in range(0, len(texts), 20)]
+    rounds = _interleaved(
         [floor_runner(msgs), peer_runner(corpus(300 if smoke else 4_000), texts),
-         lambda: scorer.score_many(singles)], repeat if smoke else 5)
+         lambda: scorer.score_many(singles), lambda: scorer.score_many(convs)],
+        repeat if smoke else 7)
+    t_floor, t_peer, t_single, t_conv = (min(c) for c in zip(*rounds, strict=True))
     res["floor_msgs_per_s"] = len(texts) / t_floor
     res["score_many_single_msgs_per_s"] = len(texts) / t_single
+    res["score_many_conv20_msgs_per_s"] = len(texts) / t_conv
     res["peer_msgs_per_s"] = len(texts) / t_peer
+    res["rounds"] = len(rounds)
+    res["single_vs_floor_per_round"] = _round_ratios(rounds, 0, 2)
+    res["conv20_vs_floor_per_round"] = _round_ratios(rounds, 0, 3)
     # Laziness: what reading every explanation would add (to_dict with contributions).
     lean, full = _best_interleaved(
         [lambda: [r.to_dict(contributions=False) for r in scorer.score_many(singles)],
          lambda: [r.to_dict() for r in scorer.score_many(singles)]], repeat)
     res["explanations_read_cost"] = full / lean
-    convs = [texts[i:i + 20] for i in range(0, len(texts), 20)]
-    res["score_many_conv20_msgs_per_s"] = len(texts) / _best(
-        lambda: scorer.score_many(convs), repeat)
     lat = []
     for t in texts[: 300 if smoke else 3000]:
         t0 = time.perf_counter()
@@ -202,6 +221,10 @@ def main() -> None:
     out.write_text(render(res, smoke), encoding="utf-8")
     (out.with_suffix(".json")).write_text(json.dumps(res, indent=2) + "\n")
     print(out.read_text())
+
+
+def _spread(ratios: dict[str, float]) -> str:
+    return f"median {ratios['median']:.2f} ({ratios['min']:.2f}-{ratios['max']:.2f})"
 
 
 def render(r: dict[str, Any], smoke: bool) -> str:
@@ -231,8 +254,12 @@ def render(r: dict[str, Any], smoke: bool) -> str:
         f"{peer_ / floor:.2f} x floor |",
         f"| `score_many`, single messages | {one:,.0f} msg/s | **{one / floor:.2f} x floor**, "
         f"{one / peer_:.2f} x peer |",
+        f"| same, ratio to the floor within each of {r['rounds']} rounds | | "
+        f"{_spread(r['single_vs_floor_per_round'])} |",
         f"| `score_many`, 20-message conversations | {conv:,.0f} msg/s | "
         f"{conv / floor:.2f} x floor |",
+        f"| same, ratio to the floor within each round | | "
+        f"{_spread(r['conv20_vs_floor_per_round'])} |",
         f"| `score_many` + `to_dict()`: reading every explanation vs none | | "
         f"{r['explanations_read_cost']:.2f} x time |",
         f"| `score()` single message latency | p50 {r['score_latency_ms']['p50']:.2f} ms, "

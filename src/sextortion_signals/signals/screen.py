@@ -81,8 +81,12 @@ class Screen:
         passing: list[str] = []
         for pack, k, gate, shift, mask in candidates:
             pack_bits, masks = gate.substrings(text)
-            masks.extend([word.masks[k] for word in seen])
-            if gate.decide((satisfied >> shift) & mask | pack_bits, masks):
+            pack_bits |= (satisfied >> shift) & mask
+            if pack_bits:  # else no unit can be complete: ``decide`` would say no
+                masks.extend([word.masks[k] for word in seen])
+                if gate.decide(pack_bits, masks):
+                    passing.append(pack)
+            elif gate.always_open:
                 passing.append(pack)
         return detected, passing
 
