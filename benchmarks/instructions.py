@@ -1,7 +1,10 @@
 """Instructions per message, counted by valgrind's callgrind: floor vs ``score_many``.
 
-    python benchmarks/instructions.py               # -> benchmarks/INSTRUCTIONS.md (~5 min)
-    python benchmarks/instructions.py --messages 500 --out /tmp/i.md   # quicker
+    python benchmarks/instructions.py               # -> benchmarks/INSTRUCTIONS.md (~30 min)
+    python benchmarks/instructions.py --messages 500 --out /tmp/i.md   # shorter passes
+
+Most of the time is set-up under valgrind (the floor imports spaCy's French module), so
+fewer messages save little.
 
 Timings on a shared machine move by a third from one minute to the next (see the
 per-round ratios in RESULTS.md); instruction counts do not: the same code, input and
