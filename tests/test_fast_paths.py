@@ -4,7 +4,6 @@ implementation it replaces gives."""
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -274,13 +273,11 @@ def test_scoring_creates_no_reference_cycles() -> None:
 
 
 def _same_as_without_prefilter(prefilter: str, run: Callable[[str], Any], text: str) -> None:
-    """``run(text)`` gives what it gives when the prefilter (a regex, or a predicate) is
-    replaced by one that always says yes (the full scan)."""
+    """``run(text)`` gives what it gives when the prefilter (``normalize._steps_needed``,
+    which says which steps may change a text) says that every step may."""
     expected = run(text)
-    always: Any = re.compile("") if isinstance(getattr(normalize, prefilter), re.Pattern) \
-        else (lambda _text: True)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(normalize, prefilter, always)
+        mp.setattr(normalize, prefilter, lambda _text: normalize._ALL_STEPS)
         assert run(text) == expected
 
 
@@ -289,16 +286,18 @@ def _same_as_without_prefilter(prefilter: str, run: Callable[[str], Any], text: 
 @example("got a parking fine").via("three single-looking letters, the first inside a word")
 @example("d.o.n.t t e l l").via("two spaced runs")
 @example("x a b c1").via("a run followed by a digit")
-def test_deletion_prefilter_never_skips_an_edit(text: str) -> None:
-    _same_as_without_prefilter("_MAYBE_DELETIONS", normalize._deletions, text)
+def test_deletion_steps_are_never_skipped_when_needed(text: str) -> None:
+    assert (normalize._deletions(text, normalize._steps_needed(text))
+            == normalize._deletions(text, normalize._ALL_STEPS))
 
 
 @given(st.text(alphabet="abcdeost 0123457$@.,-", max_size=40))
 @settings(max_examples=400, deadline=None)
 @example("pay 500 now, 5 min").via("digits, none next to a letter")
 @example("s3nd 10min @me $ 4r3").via("l33t, units and handles")
-def test_leet_prefilter_never_skips_an_edit(text: str) -> None:
-    _same_as_without_prefilter("_HAS_LEET", normalize._leet_edits, text)
+@example("h3ee").via("a l33t edit that makes a letter three times")
+def test_leet_step_is_never_skipped_when_needed(text: str) -> None:
+    _same_as_without_prefilter("_steps_needed", normalize.normalize, text)
 
 
 @given(st.text(alphabet="abceiostuwxyz .-_*0123456789$@\n\x00éЕ\u200b", max_size=90))
@@ -308,8 +307,9 @@ def test_leet_prefilter_never_skips_an_edit(text: str) -> None:
 @example("s7op").via("l33t with a digit the alphabet draws rarely")
 @example("pleeease").via("a letter three times")
 @example("d_o_n_t tell").via("a spaced run")
-def test_edit_prefilter_never_skips_an_edit(text: str) -> None:
-    _same_as_without_prefilter("_may_edit", normalize.normalize, text)
+@example(" ".join("abcdefghijklmnopqrstuvwxyz" * 3)).via("spaced letters joined into a long run")
+def test_no_step_is_skipped_when_needed(text: str) -> None:
+    _same_as_without_prefilter("_steps_needed", normalize.normalize, text)
 
 
 def test_ascii_control_characters_still_become_spaces() -> None:

@@ -6,6 +6,7 @@ import json
 import math
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -193,3 +194,34 @@ def test_the_notebook_runs() -> None:
 def test_score_many_options_are_checked(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ss.InvalidInputError, match=match):
         ss.Scorer().score_many(["hello"], **kwargs)  # type: ignore[arg-type]
+
+
+def test_batches_do_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sextortion_signals import scoring
+
+    convs = _sample_conversations(30)
+    scorer = ss.Scorer()
+    whole = [r.to_dict() for r in scorer.score_many(convs)]
+    batches: list[int] = []
+    real_extract = scoring.extract
+
+    def counting_extract(vectorizer: Any, batch: Any) -> Any:
+        batches.append(len(batch))
+        return real_extract(vectorizer, batch)
+
+    monkeypatch.setattr(scoring, "extract", counting_extract)
+    assert [r.to_dict() for r in scorer.score_many(convs, batch_size=7)] == whole
+    assert batches == [7, 7, 7, 7, 2]
+    batches.clear()
+    monkeypatch.setattr(scoring, "BATCH_SIZE", 11)  # the default batch size is read per call
+    assert [r.to_dict() for r in scorer.score_many(convs)] == whole
+    assert batches == [11, 11, 8]
+
+
+def test_job_size_keeps_every_worker_busy() -> None:
+    from sextortion_signals.scoring import BATCH_SIZE, job_size
+
+    assert job_size(10_000, 2, 40) == 40  # asked for: kept
+    assert job_size(10_000, 2, None) == 1_250  # four jobs per worker
+    assert job_size(10_000_000, 2, None) == BATCH_SIZE  # never larger than a batch
+    assert job_size(3, 8, None) == 1

@@ -71,6 +71,55 @@ def test_screen_on_arbitrary_text(raw: str) -> None:
     assert screen_for(PACKS).screen(text) == _expected(text)
 
 
+@cache
+def _substring_keys() -> tuple[str, ...]:
+    """Every token the gates look for as a substring, those with a space included."""
+    keys: set[str] = set()
+    for pack in PACKS:
+        gate = signal_matcher(build_nlp(pack)).gate
+        for automaton in (gate._inner, gate._spanning):
+            keys.update(automaton.keys() if automaton is not None else ())
+    assert any(" " in k for k in keys)  # else the spanning path below is not exercised
+    return tuple(sorted(keys))
+
+
+_WHITESPACE = [" ", "  ", "\t", "\n", "\u00a0", "\u2003", "\x1c", "\u3000"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_substring_keys()), st.sampled_from(_vocabulary())),
+                min_size=1, max_size=8),
+       st.lists(st.sampled_from(["", *_WHITESPACE]), min_size=8, max_size=8))
+def test_screen_reads_chunks_as_the_whole_text_would_be_read(
+        pieces: list[str], gaps: list[str]) -> None:
+    # Chunk records hold the substrings without whitespace; the ones with a space ("come
+    # over") can cross chunks, and any whitespace (not only " ") cuts chunks.
+    text = "".join(piece + gap for piece, gap in zip(pieces, gaps, strict=False))
+    assert screen_for(PACKS).screen(text) == _expected(text)
+
+
+def test_spanning_substrings_are_found_across_chunks() -> None:
+    screen = screen_for(PACKS)
+    # "if you" + the substring "come over" (inside "income over") completes a rule's gate
+    # unit; no word of the text does.
+    assert screen.screen("if you income over") == _expected("if you income over") == (
+        "en", ["en"])
+    assert screen.screen("if you income") == ("en", [])
+    for text in ["can you come over tonight", "tu es en ligne ?", "tout le monde le saura",
+                 "come\u00a0over", "if you come\tover", "income overt"]:
+        assert screen.screen(text) == _expected(text), text
+
+
+def test_long_chunks_are_read_but_not_kept() -> None:
+    from sextortion_signals.signals import screen as screen_module
+
+    screen = Screen({p: signal_matcher(build_nlp(p)).gate for p in PACKS})
+    long_chunk = "pay?" * (screen_module._MAX_CHUNK // 4 + 1)
+    text = f"{long_chunk} now"
+    assert screen.screen(text) == _expected(text)
+    assert long_chunk not in screen._chunks and "now" in screen._chunks
+
+
 def test_screen_stays_correct_when_its_word_records_are_cleared(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import sextortion_signals.signals.screen as screen_module
@@ -79,4 +128,4 @@ def test_screen_stays_correct_when_its_word_records_are_cleared(
     screen = Screen({p: signal_matcher(build_nlp(p)).gate for p in PACKS})
     for text in _generated()[:300]:
         assert screen.screen(text) == _expected(text)
-    assert len(screen._words) <= 3
+    assert len(screen._words) <= 3 and len(screen._chunks) <= 3

@@ -208,15 +208,19 @@ def _parse_number(raw: str) -> float | None:
 def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
     """All indicators in one message, sorted by position."""
     c = _compiled()
+    # Cheap gates first: most chat messages have no digit, "$" or "@" and no lexicon key,
+    # so most of the regexes below never need to run, and most messages stop here.
+    has_digit = _DIGIT.search(text) is not None
+    has_at = "@" in text
+    lexicons = _lexicons_in(text, c)
+    if not (has_digit or has_at or lexicons or "$" in text):
+        return []
     found: list[Indicator] = []
 
     def add(kind: str, value: str, m: re.Match[str], group: int = 0, **extra: Any) -> None:
         found.append(Indicator(kind, value, message_index, m.start(group), m.end(group),
                                m.group(group), **extra))
 
-    # Cheap gates first: most chat messages have no digit, "$" or "@", so most of the
-    # regexes below never need to run.
-    has_digit = _DIGIT.search(text) is not None
     if has_digit:
         for m in c.amount_prefix.finditer(text):
             amount = _parse_number(m.group(2))
@@ -236,17 +240,16 @@ def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
     if "$" in text:
         for m in _CASHTAG.finditer(text):
             add("cashtag", m.group().lower(), m)
-    if "@" in text:
+    if has_at:
         for m in _EMAIL.finditer(text):
             add("email", m.group().lower(), m)
-    lexicons = _lexicons_in(text, c)
     if lexicons & _CHANNELS:
         for m in c.channel.finditer(text):
             add("payment_channel", c.channel_kind[m.group(1).lower()], m, 1)
     if lexicons & _PLATFORMS:
         for m in c.platform.finditer(text):
             add("platform", m.group(1).lower(), m, 1)
-    if "@" in text:
+    if has_at:
         for m in _HANDLE.finditer(text):
             add("handle", m.group().lower().rstrip("."), m)
     if has_digit:
@@ -261,5 +264,10 @@ def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
             digits = sum(ch.isdigit() for ch in m.group())
             if 8 <= digits <= 15:
                 add("phone", "".join(ch for ch in m.group() if ch.isdigit() or ch == "+"), m)
-    found.sort(key=lambda i: (i.start, i.end, i.kind))
+    if len(found) > 1:
+        found.sort(key=_position)
     return found
+
+
+def _position(indicator: Indicator) -> tuple[int, int, str]:
+    return indicator.start, indicator.end, indicator.kind

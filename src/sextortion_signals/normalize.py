@@ -45,37 +45,44 @@ _SEP = frozenset(" .-_*")
 _SINGLE_LETTER_WORDS = frozenset("aiuryocken")
 
 _REPEAT = re.compile(r"([a-vx-z])\1{2,}")  # not "w": keeps www. intact
-# What both need, in one cheap scan: a letter, a separator, a letter, the same separator
-# and a letter (the start of any spaced run), or a letter three times.
-_MAYBE_DELETIONS = re.compile(r"[a-z]([ .\-_*])[a-z]\1[a-z]|([a-vx-z])\2\2")
 
 _MAX_RUN = 64  # longest whitespace-free run handed to the tokenizer
 _LONG_RUN = re.compile(rf"\S{{{_MAX_RUN + 1}}}")
 
-# Any reason for steps 2-5 to touch the folded text (most messages have none): a l33t
-# character, the start of a spaced run (a separator, a letter, the same separator), a
-# letter three times, or a run too long for the tokenizer. The first three are looked for
-# in one pass of an Aho-Corasick automaton (pyahocorasick, as in the rule gate). Every
-# text ``_HAS_LEET`` or ``_MAYBE_DELETIONS`` matches has a mark; one regex alternation
-# of the two cost three times as much (sre tries each branch at nearly every position).
-def _edit_marks() -> Any:
+# Steps 2-5, as bits: which of them may change a text.
+_LEET_STEP, _SPACING_STEP, _REPEAT_STEP, _LONG_STEP = 1, 2, 4, 8
+_ALL_STEPS = 15
+
+
+# What each step needs the folded text to contain (most messages contain none of it): a
+# l33t character; the start of a spaced run (a separator, a letter, the same separator);
+# a letter three times; a run too long for the tokenizer. The first three are found in
+# one pass of an Aho-Corasick automaton (pyahocorasick, as in the rule gate): a regex
+# alternation cost three times as much (sre tries each branch at nearly every position).
+def _step_marks() -> Any:
     automaton = ahocorasick.Automaton()
-    for mark in [*"0123456789$@",
-                 *(sep + c + sep for sep in sorted(_SEP) for c in string.ascii_lowercase),
-                 *(c * 3 for c in string.ascii_lowercase if c != "w")]:  # as ``_REPEAT``
-        automaton.add_word(mark, mark)
+    for mark, step in [*((c, _LEET_STEP) for c in "0123456789$@"),
+                       *((sep + c + sep, _SPACING_STEP)
+                         for sep in sorted(_SEP) for c in string.ascii_lowercase),
+                       *((c * 3, _REPEAT_STEP)  # as ``_REPEAT``
+                         for c in string.ascii_lowercase if c != "w")]:
+        automaton.add_word(mark, step)
     automaton.make_automaton()
     return automaton
 
 
-_EDIT_MARKS = _edit_marks()
+_STEP_MARKS = _step_marks()
 
 
-def _may_edit(text: str) -> bool:
-    """False only if steps 2-5 would leave ``text`` as it is (the folded text)."""
-    for _ in _EDIT_MARKS.iter(text):
-        return True
-    return len(text) > _MAX_RUN and _LONG_RUN.search(text) is not None
+def _steps_needed(text: str) -> int:
+    """Bits of the steps 2-5 that may change ``text`` (the folded text): a step whose bit
+    is not set would leave it as it is."""
+    needed = 0
+    for _, step in _STEP_MARKS.iter(text):
+        needed |= step
+    if len(text) > _MAX_RUN and _LONG_RUN.search(text) is not None:
+        needed |= _LONG_STEP
+    return needed
 
 
 _ASCII_CONTROLS = str.maketrans({c: " " for c in range(32) if chr(c) not in "\t\n\r"} | {127: " "})
@@ -190,8 +197,6 @@ def _fold(text: str) -> tuple[str, list[int] | None, list[int] | None]:
 
 def _leet_edits(text: str) -> dict[int, str]:
     edits: dict[int, str] = {}
-    if not _HAS_LEET.search(text):  # most messages: no digit, "$" or "@" at all
-        return edits
     for m in _WORD.finditer(text):
         word = m.group()
         if (len(word) > _MAX_LEET_WORD or not _HAS_LEET.search(word)
@@ -206,17 +211,17 @@ def _leet_edits(text: str) -> dict[int, str]:
     return edits
 
 
-def _deletions(text: str) -> set[int]:
+def _deletions(text: str, needed: int) -> set[int]:
     drop: set[int] = set()
-    if not _MAYBE_DELETIONS.search(text):
-        return drop
-    for m in _SPACED.finditer(text):
-        letters = [c for c in m.group() if c not in _SEP]
-        if all(c in _SINGLE_LETTER_WORDS for c in letters):
-            continue
-        drop.update(m.start() + k for k, c in enumerate(m.group()) if c in _SEP)
-    for m in _REPEAT.finditer(text):
-        drop.update(range(m.start() + 1, m.end()))
+    if needed & _SPACING_STEP:
+        for m in _SPACED.finditer(text):
+            letters = [c for c in m.group() if c not in _SEP]
+            if all(c in _SINGLE_LETTER_WORDS for c in letters):
+                continue
+            drop.update(m.start() + k for k, c in enumerate(m.group()) if c in _SEP)
+    if needed & _REPEAT_STEP:
+        for m in _REPEAT.finditer(text):
+            drop.update(range(m.start() + 1, m.end()))
     return drop
 
 
@@ -253,21 +258,25 @@ def _break_long_runs(norm: NormalizedText) -> NormalizedText:
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching; see the module docstring for the steps."""
     folded, starts, ends = _fold(text)
-    if starts is None and not _may_edit(folded):
+    needed = _steps_needed(folded)
+    if not needed and starts is None:
         return NormalizedText(text, folded)  # aligned, and steps 2-5 would change nothing
-    return _break_long_runs(_edit(text, folded, starts, ends))
+    norm = _edit(text, folded, starts, ends, needed)
+    # Only a long run, or spaces dropped between spaced letters, can leave a run too long.
+    return _break_long_runs(norm) if needed & (_LONG_STEP | _SPACING_STEP) else norm
 
 
-def _edit(text: str, folded: str, starts: list[int] | None,
-          ends: list[int] | None) -> NormalizedText:
-    """Steps 2-4 on the folded text (step 5 is ``_break_long_runs``)."""
-    edits = _leet_edits(folded)
+def _edit(text: str, folded: str, starts: list[int] | None, ends: list[int] | None,
+          needed: int) -> NormalizedText:
+    """Steps 2-4 on the folded text, those in ``needed`` (step 5 is ``_break_long_runs``)."""
+    edits = _leet_edits(folded) if needed & _LEET_STEP else {}
     if edits:
         chars = list(folded)
         for i, c in edits.items():
             chars[i] = c
         folded = "".join(chars)
-    drop = _deletions(folded)
+        needed |= _SPACING_STEP | _REPEAT_STEP  # "h3ee" -> "heee": marks made by the edit
+    drop = _deletions(folded, needed)
     if drop:
         keep = [i for i in range(len(folded)) if i not in drop]
         if starts is None or ends is None:

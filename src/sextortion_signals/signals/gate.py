@@ -32,6 +32,31 @@ def _is_run(word: str) -> bool:
     return _RUN.fullmatch(word) is not None
 
 
+Found = tuple[int, tuple[int, ...]]  # groups satisfied, masks of the units indexed
+
+
+def _automaton(words: Mapping[str, Found]) -> Any:
+    """pyahocorasick automaton of ``words`` (word -> value), or None if there are none."""
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word, value in words.items():
+        automaton.add_word(word, value)
+    automaton.make_automaton()
+    return automaton
+
+
+def _found(automaton: Any, text: str) -> tuple[int, list[tuple[int, ...]]]:
+    satisfied = 0
+    masks: list[tuple[int, ...]] = []
+    if automaton is not None:
+        for _, (bits, indexed) in automaton.iter(text):
+            satisfied |= bits
+            if indexed:
+                masks.append(indexed)
+    return satisfied, masks
+
+
 class RuleGate:
     """``may_match(text)``: False only when no rule can match ``text``.
 
@@ -70,13 +95,16 @@ class RuleGate:
         self._word_bits = word_bits
         self._index = index
         # Every other token of every rule, found in one pass over the text (Aho-Corasick,
-        # pyahocorasick); a loop of ``in`` tests cost 5-14 us a message.
-        self._substrings: Any = None
-        if substring_bits:
-            self._substrings = ahocorasick.Automaton()
-            for sub, bits in substring_bits.items():
-                self._substrings.add_word(sub, (bits, tuple(substring_index.get(sub, ()))))
-            self._substrings.make_automaton()
+        # pyahocorasick); a loop of ``in`` tests cost 5-14 us a message. Those without
+        # whitespace lie inside one whitespace-free chunk of the text, so a caller that
+        # keeps per-chunk records (the screen) looks for them once per distinct chunk;
+        # the few with a space ("come over") are looked for in the whole text.
+        self._inner = _automaton({sub: (bits, tuple(substring_index.get(sub, ())))
+                                  for sub, bits in substring_bits.items()
+                                  if not any(c.isspace() for c in sub)})
+        self._spanning = _automaton({sub: (bits, tuple(substring_index.get(sub, ())))
+                                     for sub, bits in substring_bits.items()
+                                     if any(c.isspace() for c in sub)})
         # Run -> run words a special case may cut out of it ("cannot" -> "can", "not").
         split: dict[str, set[str]] = {}
         for key, pieces in special_cases.items():
@@ -108,14 +136,19 @@ class RuleGate:
     def substrings(self, text: str) -> tuple[int, list[tuple[int, ...]]]:
         """What the tokens that are not runs bring, found anywhere in ``text``: the
         groups they satisfy and the masks of the units indexed under them."""
-        satisfied = 0
-        masks: list[tuple[int, ...]] = []
-        if self._substrings is not None:
-            for _, (bits, indexed) in self._substrings.iter(text):
-                satisfied |= bits
-                if indexed:
-                    masks.append(indexed)
-        return satisfied, masks
+        satisfied, masks = _found(self._inner, text)
+        spanning, more = _found(self._spanning, text)
+        return satisfied | spanning, masks + more
+
+    def chunk_substrings(self, chunk: str) -> tuple[int, list[tuple[int, ...]]]:
+        """``substrings`` of the tokens without whitespace, in one chunk of the text (a
+        maximal run without whitespace, as ``str.split`` cuts it)."""
+        return _found(self._inner, chunk)
+
+    def spanning_substrings(self, text: str) -> tuple[int, list[tuple[int, ...]]]:
+        """``substrings`` of the tokens with whitespace: with ``chunk_substrings`` of every
+        chunk, the same as ``substrings(text)``."""
+        return _found(self._spanning, text)
 
     def decide(self, satisfied: int, masks: Iterable[tuple[int, ...]]) -> bool:
         """Whether some unit has all its groups in ``satisfied``: ``masks`` are those of
