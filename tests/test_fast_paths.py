@@ -323,8 +323,8 @@ def test_messages_the_gate_rules_out_are_never_matched(monkeypatch: pytest.Monke
     seen: list[str] = []
     for pack in ("en", "fr"):
         matcher = signal_matcher(build_nlp(pack))
-        monkeypatch.setattr(matcher, "find",
-                            lambda doc, find=matcher.find: seen.append(doc.text) or find(doc))
+        monkeypatch.setattr(matcher, "find", lambda doc, units=None, find=matcher.find:
+                            seen.append(doc.text) or find(doc, units))
     results = ss.Scorer().score_many(["the weather is nice today", "à demain",
                                       "qui a gagné le match ?",
                                       "send me 150$ or i post it"])

@@ -24,6 +24,12 @@ def _expected(text: str) -> tuple[str | None, list[str]]:
     return detected, [p for p in candidates if signal_matcher(build_nlp(p)).may_match(text)]
 
 
+def _packs(screen: Screen, text: str) -> tuple[str | None, list[str]]:
+    """The screen's answer without the complete units (checked apart, below)."""
+    detected, passing = screen.screen(text)
+    return detected, list(passing)
+
+
 @cache
 def _generated() -> tuple[str, ...]:
     from sextortion_signals.synth import GenerationConfig, generate
@@ -50,7 +56,7 @@ def _vocabulary() -> tuple[str, ...]:
 def test_screen_answers_what_detection_and_gates_answer_on_generated_chat() -> None:
     screen = screen_for(PACKS)
     texts = _generated()
-    results = [screen.screen(t) for t in texts]
+    results = [_packs(screen, t) for t in texts]
     assert results == [_expected(t) for t in texts]
     assert any(p for _, p in results) and not all(p for _, p in results)
     assert {d for d, _ in results} >= {*PACKS, None}
@@ -61,14 +67,14 @@ def test_screen_answers_what_detection_and_gates_answer_on_generated_chat() -> N
        st.sampled_from([" ", "", "-", "'", ", "]))
 def test_screen_on_random_word_sequences(words: list[str], sep: str) -> None:
     text = normalize(sep.join(words)).text
-    assert screen_for(PACKS).screen(text) == _expected(text)
+    assert _packs(screen_for(PACKS), text) == _expected(text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=60))
 def test_screen_on_arbitrary_text(raw: str) -> None:
     text = normalize(raw).text
-    assert screen_for(PACKS).screen(text) == _expected(text)
+    assert _packs(screen_for(PACKS), text) == _expected(text)
 
 
 @cache
@@ -95,19 +101,19 @@ def test_screen_reads_chunks_as_the_whole_text_would_be_read(
     # Chunk records hold the substrings without whitespace; the ones with a space ("come
     # over") can cross chunks, and any whitespace (not only " ") cuts chunks.
     text = "".join(piece + gap for piece, gap in zip(pieces, gaps, strict=False))
-    assert screen_for(PACKS).screen(text) == _expected(text)
+    assert _packs(screen_for(PACKS), text) == _expected(text)
 
 
 def test_spanning_substrings_are_found_across_chunks() -> None:
     screen = screen_for(PACKS)
     # "if you" + the substring "come over" (inside "income over") completes a rule's gate
     # unit; no word of the text does.
-    assert screen.screen("if you income over") == _expected("if you income over") == (
+    assert _packs(screen, "if you income over") == _expected("if you income over") == (
         "en", ["en"])
-    assert screen.screen("if you income") == ("en", [])
+    assert _packs(screen, "if you income") == ("en", [])
     for text in ["can you come over tonight", "tu es en ligne ?", "tout le monde le saura",
                  "come\u00a0over", "if you come\tover", "income overt"]:
-        assert screen.screen(text) == _expected(text), text
+        assert _packs(screen, text) == _expected(text), text
 
 
 def test_long_chunks_are_read_but_not_kept() -> None:
@@ -116,7 +122,7 @@ def test_long_chunks_are_read_but_not_kept() -> None:
     screen = Screen({p: signal_matcher(build_nlp(p)).gate for p in PACKS})
     long_chunk = "pay?" * (screen_module._MAX_CHUNK // 4 + 1)
     text = f"{long_chunk} now"
-    assert screen.screen(text) == _expected(text)
+    assert _packs(screen, text) == _expected(text)
     assert long_chunk not in screen._chunks and "now" in screen._chunks
 
 
@@ -127,5 +133,33 @@ def test_screen_stays_correct_when_its_word_records_are_cleared(
     monkeypatch.setattr(screen_module, "_MAX_WORDS", 3)
     screen = Screen({p: signal_matcher(build_nlp(p)).gate for p in PACKS})
     for text in _generated()[:300]:
-        assert screen.screen(text) == _expected(text)
+        assert _packs(screen, text) == _expected(text)
     assert len(screen._words) <= 3 and len(screen._chunks) <= 3
+
+
+def _units_are_enough(text: str) -> None:
+    """The complete units the screen gives a pack hold every rule its matcher would try
+    on the doc (a required word of each), and give the same hits."""
+    _, passing = screen_for(PACKS).screen(text)
+    for pack, units in passing.items():
+        matcher = signal_matcher(build_nlp(pack))
+        doc = build_nlp(pack).tokenizer(text)
+        words = {token.lower for token in doc}
+        assert set(matcher._rules_to_try(words, None)) <= set(matcher._rules_to_try(words, units))
+        assert matcher.find(doc, units) == matcher.find(doc)
+
+
+def test_complete_units_hold_every_rule_worth_trying_on_generated_chat() -> None:
+    texts = _generated()
+    for text in texts:
+        _units_are_enough(text)
+    # Not vacuous: many messages pass, some with several complete units.
+    units = [u for t in texts for u in screen_for(PACKS).screen(t)[1].values()]
+    assert len(units) > 200 and any(len(u) > 1 for u in units)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_vocabulary()), min_size=1, max_size=12),
+       st.sampled_from([" ", "-", ", "]))
+def test_complete_units_hold_every_rule_worth_trying(words: list[str], sep: str) -> None:
+    _units_are_enough(normalize(sep.join(words)).text)

@@ -49,19 +49,22 @@ class MessageAnalysis(NamedTuple):
     hits: tuple[SignalHit, ...]
 
 
-def _run_packs(by_pack: dict[str, list[tuple[int, int, NormalizedText]]],
-               ) -> dict[int, list[SignalHit]]:
-    """``by_pack``: per pack language, (job key, caller message index, normalised text) of
-    the messages its gate let through. Returns the hits of each job key that has any."""
+# Per pack: (job key, caller message index, normalised text, complete gate units) of the
+# messages its gate let through.
+_Jobs = dict[str, list[tuple[int, int, NormalizedText, tuple[int, ...]]]]
+
+
+def _run_packs(by_pack: _Jobs) -> dict[int, list[SignalHit]]:
+    """Returns the hits of each job key of ``by_pack`` that has any."""
     out: dict[int, list[SignalHit]] = {}
     for pack, items in by_pack.items():
         nlp = build_nlp(pack)
         find = signal_matcher(nlp).find
         # Tokenizer + matcher called directly: no spaCy pipe plumbing, no Spans.
         tokenizer = cast(Tokenizer, nlp.tokenizer)
-        docs = tokenizer.pipe([norm.text for _, _, norm in items], batch_size=256)
-        for (key, index, norm), doc in zip(items, docs, strict=True):
-            for m in find(doc):
+        docs = tokenizer.pipe([norm.text for _, _, norm, _ in items], batch_size=256)
+        for (key, index, norm, units), doc in zip(items, docs, strict=True):
+            for m in find(doc, units):
                 start, end = norm.to_original(m.start_char, m.end_char)
                 out.setdefault(key, []).append(SignalHit(
                     m.signal, get(m.signal).category, index, start, end,
@@ -89,7 +92,7 @@ def analyse_many(conversations: Sequence[Conversation]) -> list[list[MessageAnal
     # Messages no rule of a pack can match are never tokenized (see signals/screen.py),
     # and are dropped here, before any bookkeeping: most messages stop at the screen.
     screen = screen_for(packs).screen
-    by_pack: dict[str, list[tuple[int, int, NormalizedText]]] = {pack: [] for pack in packs}
+    by_pack: _Jobs = {pack: [] for pack in packs}
     flat_index: list[tuple[int, int, str | None]] = []  # flat id -> (conv, index, lang)
     for c, conv in enumerate(conversations):
         for index, msg in enumerate(conv.messages, start=conv.offset):
@@ -97,8 +100,8 @@ def analyse_many(conversations: Sequence[Conversation]) -> list[list[MessageAnal
             detected, passing = screen(norm.text)
             flat = len(flat_index)
             flat_index.append((c, index, detected))
-            for pack in passing:
-                by_pack[pack].append((flat, index, norm))
+            for pack, units in passing.items():
+                by_pack[pack].append((flat, index, norm, units))
     hits = _run_packs(by_pack)
     result: list[list[MessageAnalysis]] = [[] for _ in conversations]
     for flat, (c, index, detected) in enumerate(flat_index):

@@ -75,7 +75,8 @@ class RuleGate:
         index: dict[str, list[int]] = {}
         substring_index: dict[str, list[int]] = {}
         self.always_open = False  # some unit requires no particular word
-        for groups in units:
+        units_of: dict[int, list[int]] = {}  # mask -> the units (positions) that have it
+        for unit, groups in enumerate(units):
             if not groups:
                 self.always_open = True
                 continue
@@ -86,12 +87,14 @@ class RuleGate:
                 for word in group:
                     table = word_bits if _is_run(word) else substring_bits
                     table[word] = table.get(word, 0) | bit
+            units_of.setdefault(mask, []).append(unit)
             # A unit is only complete if its least common group is met: it is checked
             # only when one of that group's words is found.
             best = min(groups, key=lambda g: (sum(cost(w) for w in g), -min(map(len, g))))
             for word in best:
                 (index if _is_run(word) else substring_index).setdefault(word, []).append(mask)
         self.width = len(bit_of)  # groups are bits 0 .. width - 1
+        self._units_of = {mask: tuple(found) for mask, found in units_of.items()}
         self._word_bits = word_bits
         self._index = index
         # Every other token of every rule, found in one pass over the text (Aho-Corasick,
@@ -161,6 +164,23 @@ class RuleGate:
                     if satisfied & mask == mask:
                         return True
         return False
+
+    def complete(self, satisfied: int, masks: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
+        """Positions in ``units`` of every unit with all its groups in ``satisfied``
+        (sorted; those without groups left out). ``masks`` as for ``decide``: every
+        complete unit is among them, as its least common group is met."""
+        if not satisfied:
+            return ()
+        done: list[int] = []  # plain loops: a comprehension costs more on a few masks
+        for indexed in masks:
+            for mask in indexed:
+                if satisfied & mask == mask:
+                    done.append(mask)
+        if not done:
+            return ()
+        if len(done) == 1:
+            return self._units_of[done[0]]
+        return tuple(sorted({unit for mask in set(done) for unit in self._units_of[mask]}))
 
     def may_match(self, text: str) -> bool:
         if self.always_open:

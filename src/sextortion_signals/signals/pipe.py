@@ -3,7 +3,7 @@ of a language pack in one ``Matcher`` and one ``PhraseMatcher``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any, NamedTuple, cast
 
@@ -206,9 +206,14 @@ class SignalMatcher:
         """False only if no rule can match this normalised text (see ``gate.py``)."""
         return self.gate.may_match(text)
 
-    def find(self, doc: Doc) -> list[RuleMatch]:
+    def find(self, doc: Doc, units: Sequence[int] | None = None) -> list[RuleMatch]:
         """Every signal hit in ``doc``, sorted by (start, end, signal). The scoring path
-        calls this directly: no ``Span`` objects, no span group."""
+        calls this directly: no ``Span`` objects, no span group.
+
+        ``units``: the gate units complete for this doc's text (``RuleGate.complete``,
+        sorted), when the caller has them: the token-pattern rules among them are the only
+        ones worth trying (a rule outside them lacks a required word), so the doc's own
+        words need not be checked against every rule again. Same hits either way."""
         # Hash ids of the doc's words; most docs share none with any anchor and stop here.
         lowers = [token.lower for token in doc]
         words = set(lowers)
@@ -216,23 +221,15 @@ class SignalMatcher:
         # A literal only matches where each of its words occurs (LOWER, like ours).
         matches = ([] if words.isdisjoint(self._phrase_anchors)
                    else self.phrases(doc))
-        todo: set[int] = set(self._always)
-        for word in words & self._anchor_words:
-            todo.update(self._by_anchor[word])
-        for k in sorted(todo):
-            # Every required token must find one of its words in the doc, else skip.
-            for req in self._required[k]:
-                if req.isdisjoint(words):
-                    break
-            else:
-                compiled = self._compiled[k]
-                if compiled is None:
-                    matches.extend(self.matchers[k](doc))
-                    continue
-                key, pattern = compiled
-                if flag is None:
-                    flag = doc_flags(doc)
-                matches.extend((key, start, end) for start, end in pattern.spans(lowers, flag))
+        for k in self._rules_to_try(words, units):
+            compiled = self._compiled[k]
+            if compiled is None:
+                matches.extend(self.matchers[k](doc))
+                continue
+            key, pattern = compiled
+            if flag is None:
+                flag = doc_flags(doc)
+            matches.extend((key, start, end) for start, end in pattern.spans(lowers, flag))
         if not matches:
             return []
         rule_of, unless_next, n = self._rule_of, self._unless_next, len(lowers)
@@ -252,6 +249,20 @@ class SignalMatcher:
         if len(found) > 1:
             found.sort(key=_match_order)
         return found
+
+    def _rules_to_try(self, words: set[int], units: Sequence[int] | None) -> list[int]:
+        """Matcher positions, sorted: from the gate's complete units (the first units are
+        the matchers', in order; the literals' come after), or else those with an anchor
+        in ``words`` and a word of every required token in it."""
+        n = len(self.matchers)
+        if units is not None:
+            todo = [k for k in units if k < n]
+            return sorted({*todo, *self._always}) if self._always else todo
+        candidates: set[int] = set(self._always)
+        for word in words & self._anchor_words:
+            candidates.update(self._by_anchor[word])
+        return [k for k in sorted(candidates)
+                if not any(req.isdisjoint(words) for req in self._required[k])]
 
     def __call__(self, doc: Doc) -> Doc:
         doc.spans[SPAN_KEY] = [Span(doc, m.start, m.end, label=m.signal, span_id=m.rule_id)

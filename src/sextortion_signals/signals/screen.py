@@ -107,8 +107,10 @@ class Screen:
             self._chunks[chunk] = record
         return record
 
-    def screen(self, text: str) -> tuple[str | None, list[str]]:
-        """``text`` is normalised (``normalize``): lowercase, folded."""
+    def screen(self, text: str) -> tuple[str | None, dict[str, tuple[int, ...]]]:
+        """``text`` is normalised (``normalize``): lowercase, folded. Returns the detected
+        language and, per pack whose rules may match, the gate units that are complete
+        (``RuleGate.complete``: for a pack's ``SignalMatcher``, the rules worth trying)."""
         chunks = self._chunks
         counts: dict[str, int] = {}
         satisfied = 0
@@ -123,16 +125,17 @@ class Screen:
         detected = lang.decide(counts)
         position = self._position.get(detected) if detected is not None else None
         candidates = self._gates if position is None else (self._gates[position],)
-        passing: list[str] = []
+        passing: dict[str, tuple[int, ...]] = {}
         for pack, k, gate, shift, mask in candidates:
             pack_bits, masks = gate.spanning_substrings(text)
             pack_bits |= (satisfied >> shift) & mask
-            if pack_bits:  # else no unit can be complete: ``decide`` would say no
+            if pack_bits:  # else no unit can be complete
                 masks.extend([word.masks[k] for word in seen])
-                if gate.decide(pack_bits, masks):
-                    passing.append(pack)
+                units = gate.complete(pack_bits, masks)
+                if units or gate.always_open:  # ``decide``'s answer
+                    passing[pack] = units
             elif gate.always_open:
-                passing.append(pack)
+                passing[pack] = ()
         return detected, passing
 
 
