@@ -198,19 +198,36 @@ _INDICATOR_PIECES = ["snap", "SNAPCHAT", "İnsta", "ınsta", "ſnap", "\u212aik"
 
 
 def _indicators_without_shortcut(text: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    # Every gate open: lexicons and characters, whatever the chunks' kept bits say.
     with monkeypatch.context() as m:
-        m.setattr(indicators, "_lexicons_in", lambda text, c: indicators._ALL_LEXICONS)
+        m.setattr(indicators, "_gates", lambda text, c: indicators._ALL_GATES)
         return indicators.find_indicators(text)
 
 
 @given(st.lists(st.sampled_from(_INDICATOR_PIECES), max_size=8),
-       st.lists(st.sampled_from([" ", "", ", ", "!", "\n"]), min_size=8, max_size=8))
+       st.lists(st.sampled_from([" ", "", ", ", "!", "\n", "\t", "\u00a0", "\u2003"]),
+                min_size=8, max_size=8))
 @settings(max_examples=400, deadline=None)
 def test_indicator_lexicon_shortcut_finds_what_the_regexes_find(
         pieces: list[str], seps: list[str]) -> None:
     text = "".join(p + s for p, s in zip(pieces, seps, strict=False))
     with pytest.MonkeyPatch.context() as mp:
         assert indicators.find_indicators(text) == _indicators_without_shortcut(text, mp)
+
+
+def test_indicator_gates_of_kept_chunks_stay_correct_when_cleared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(indicators, "_CHUNK_GATES", {})
+    monkeypatch.setattr(indicators, "_MAX_CHUNKS", 3)
+    texts = ["pay 150€ on paypal tonight", "add me on snap", "send it to @x or $cash",
+             "see you at school", "call +33 6 12 34 56 78", "ce soir"] * 2
+    for text in texts:
+        with pytest.MonkeyPatch.context() as mp:
+            assert indicators.find_indicators(text) == _indicators_without_shortcut(text, mp)
+    assert 0 < len(indicators._CHUNK_GATES) <= 3
+    long_chunk = "x" * (indicators._MAX_CHUNK + 1)
+    assert indicators.find_indicators(f"{long_chunk} snap")[0].value == "snap"
+    assert long_chunk not in indicators._CHUNK_GATES  # read, never kept
 
 
 def test_indicator_lexicon_shortcut_skips_and_still_finds() -> None:

@@ -96,6 +96,8 @@ def _key_runs(terms: list[str]) -> frozenset[str] | None:
 
 _CHANNELS, _PLATFORMS, _PHRASES = 1, 2, 4  # lexicon bits
 _ALL_LEXICONS = _CHANNELS | _PLATFORMS | _PHRASES
+_DIGITS, _AT, _DOLLAR = 8, 16, 32  # characters that other regexes need
+_ALL_GATES = _ALL_LEXICONS | _DIGITS | _AT | _DOLLAR
 
 
 def _key_automaton(keys: dict[int, frozenset[str] | None]) -> tuple[Any, int, frozenset[str]]:
@@ -137,6 +139,45 @@ def _lexicons_in(text: str, c: _Compiled) -> int:
         if ((start == 0 or low[start - 1] not in letters)
                 and (end == last or low[end + 1] not in letters)):
             bits |= key_bits
+    return bits
+
+
+# Whitespace-free chunk of a text -> its gate bits (``_chunk_gates``), kept for chunks up
+# to _MAX_CHUNK characters, at most _MAX_CHUNKS of them (memory stays bounded).
+_CHUNK_GATES: dict[str, int] = {}
+_MAX_CHUNKS = 50_000
+_MAX_CHUNK = 64
+
+
+def _chunk_gates(chunk: str, c: _Compiled) -> int:
+    bits = _lexicons_in(chunk, c)
+    if _DIGIT.search(chunk) is not None:
+        bits |= _DIGITS
+    if "@" in chunk:
+        bits |= _AT
+    if "$" in chunk:
+        bits |= _DOLLAR
+    return bits
+
+
+def _gates(text: str, c: _Compiled) -> int:
+    """Which regexes may match ``text``: lexicon bits (``_lexicons_in``) and characters.
+
+    Read by whitespace-free chunk, each chunk's bits kept: none of the characters, and no
+    lexicon key (a whole run of letters), contains whitespace or ends where a chunk does
+    not, so the chunks' bits together are the text's, and a chunk seen before (most of a
+    chat message's) costs one lookup instead of a scan."""
+    bits = 0
+    known = _CHUNK_GATES
+    for chunk in text.split():
+        chunk_bits = known.get(chunk)
+        if chunk_bits is None:
+            chunk_bits = _chunk_gates(chunk, c)
+            if len(chunk) <= _MAX_CHUNK:
+                if len(known) >= _MAX_CHUNKS:
+                    known.clear()
+                known[chunk] = chunk_bits
+        bits |= chunk_bits
     return bits
 
 
@@ -210,11 +251,10 @@ def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
     c = _compiled()
     # Cheap gates first: most chat messages have no digit, "$" or "@" and no lexicon key,
     # so most of the regexes below never need to run, and most messages stop here.
-    has_digit = _DIGIT.search(text) is not None
-    has_at = "@" in text
-    lexicons = _lexicons_in(text, c)
-    if not (has_digit or has_at or lexicons or "$" in text):
+    gates = _gates(text, c)
+    if not gates:
         return []
+    has_digit, has_at = gates & _DIGITS, gates & _AT
     found: list[Indicator] = []
 
     def add(kind: str, value: str, m: re.Match[str], group: int = 0, **extra: Any) -> None:
@@ -237,16 +277,16 @@ def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
                 add("crypto_wallet", "btc", m)
         for m in _ETH.finditer(text):
             add("crypto_wallet", "eth", m)
-    if "$" in text:
+    if gates & _DOLLAR:
         for m in _CASHTAG.finditer(text):
             add("cashtag", m.group().lower(), m)
     if has_at:
         for m in _EMAIL.finditer(text):
             add("email", m.group().lower(), m)
-    if lexicons & _CHANNELS:
+    if gates & _CHANNELS:
         for m in c.channel.finditer(text):
             add("payment_channel", c.channel_kind[m.group(1).lower()], m, 1)
-    if lexicons & _PLATFORMS:
+    if gates & _PLATFORMS:
         for m in c.platform.finditer(text):
             add("platform", m.group(1).lower(), m, 1)
     if has_at:
@@ -256,7 +296,7 @@ def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
         for m in c.duration.finditer(text):
             seconds = int(m.group(1)) * c.unit_seconds[m.group(2).lower()]
             add("deadline", f"{seconds:g} s", m, seconds=seconds)
-    if lexicons & _PHRASES:
+    if gates & _PHRASES:
         for m in c.deadline_phrase.finditer(text):
             add("deadline", m.group(1).lower(), m, 1)
     if has_digit:
