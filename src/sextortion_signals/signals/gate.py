@@ -57,6 +57,14 @@ def _found(automaton: Any, text: str) -> tuple[int, list[tuple[int, ...]]]:
     return satisfied, masks
 
 
+def _may_be_token(word: str, made: frozenset[str]) -> bool:
+    """Whether a token's lowercase form can be ``word``. spaCy's tokenizer cuts the text
+    at every change between whitespace and the rest, so a token is all whitespace or has
+    none, unless a special case made it (``made``: their pieces; a special case whose key
+    has a space is merged across tokens). "come over" in a rule can never match."""
+    return word in made or word.isspace() or not any(c.isspace() for c in word)
+
+
 class RuleGate:
     """``may_match(text)``: False only when no rule can match ``text``.
 
@@ -76,9 +84,14 @@ class RuleGate:
         substring_index: dict[str, list[int]] = {}
         self.always_open = False  # some unit requires no particular word
         units_of: dict[int, list[int]] = {}  # mask -> the units (positions) that have it
-        for unit, groups in enumerate(units):
-            if not groups:
+        made = frozenset(p.lower() for pieces in special_cases.values() for p in pieces)
+        for unit, all_groups in enumerate(units):
+            if not all_groups:
                 self.always_open = True
+                continue
+            groups = [frozenset(w for w in group if _may_be_token(w, made))
+                      for group in all_groups]
+            if not all(groups):  # a required token no text can have: never complete
                 continue
             mask = 0
             for group in groups:
@@ -101,13 +114,14 @@ class RuleGate:
         # pyahocorasick); a loop of ``in`` tests cost 5-14 us a message. Those without
         # whitespace lie inside one whitespace-free chunk of the text, so a caller that
         # keeps per-chunk records (the screen) looks for them once per distinct chunk;
-        # the few with a space ("come over") are looked for in the whole text.
+        # those with (whitespace tokens, special cases' pieces) in the whole text.
         self._inner = _automaton({sub: (bits, tuple(substring_index.get(sub, ())))
                                   for sub, bits in substring_bits.items()
                                   if not any(c.isspace() for c in sub)})
         self._spanning = _automaton({sub: (bits, tuple(substring_index.get(sub, ())))
                                      for sub, bits in substring_bits.items()
                                      if any(c.isspace() for c in sub)})
+        self.spanning = self._spanning is not None  # else ``spanning_substrings`` finds none
         # Run -> run words a special case may cut out of it ("cannot" -> "can", "not").
         split: dict[str, set[str]] = {}
         for key, pieces in special_cases.items():

@@ -127,7 +127,8 @@ class Screen:
         candidates = self._gates if position is None else (self._gates[position],)
         passing: dict[str, tuple[int, ...]] = {}
         for pack, k, gate, shift, mask in candidates:
-            pack_bits, masks = gate.spanning_substrings(text)
+            pack_bits, masks = (gate.spanning_substrings(text) if gate.spanning
+                                else (0, []))
             pack_bits |= (satisfied >> shift) & mask
             if pack_bits:  # else no unit can be complete
                 masks.extend([word.masks[k] for word in seen])
