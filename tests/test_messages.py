@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from sextortion_signals import InvalidInputError, Limits, Message, extract_signals
-from sextortion_signals.messages import coerce_conversation
+from sextortion_signals.messages import Conversation, coerce_conversation
 
 
 def test_accepted_shapes() -> None:
@@ -94,3 +95,17 @@ def test_one_message_is_still_truncated_and_repaired_with_warnings() -> None:
     conv = coerce_conversation("pay \ud800 now")
     assert conv.messages[0].text == "pay \ufffd now"
     assert any("lone surrogates" in w for w in conv.warnings)
+
+
+@pytest.mark.parametrize("text", ["hello", "", "pay 150$ now", "x" * 20_000])
+def test_one_plain_message_is_the_same_conversation_as_built_by_its_class(text: str) -> None:
+    # Plain ASCII messages are built slot by slot (faster than the dataclass __init__):
+    # the result must be indistinguishable, and still frozen.
+    built = Conversation((Message(text),))
+    for conv in (coerce_conversation(text), coerce_conversation([text])):
+        assert conv == built and hash(conv) == hash(built) and repr(conv) == repr(built)
+        assert type(conv) is Conversation and type(conv.messages[0]) is Message
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            conv.messages[0].text = "changed"  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            conv.offset = 1  # type: ignore[misc]

@@ -218,9 +218,13 @@ class SignalMatcher:
         lowers = [token.lower for token in doc]
         words = set(lowers)
         flag: Callable[[int, str], bool] | None = None
-        # A literal only matches where each of its words occurs (LOWER, like ours).
-        matches = ([] if words.isdisjoint(self._phrase_anchors)
-                   else self.phrases(doc))
+        # A literal only matches where each of its words occurs (LOWER, like ours): its
+        # rarest word is in the doc, and its gate unit is complete.
+        if units is None:
+            literals = not words.isdisjoint(self._phrase_anchors)
+        else:  # literals' units come after the matchers', and units are sorted
+            literals = bool(units) and units[-1] >= len(self.matchers)
+        matches = self.phrases(doc) if literals else []
         for k in self._rules_to_try(words, units):
             compiled = self._compiled[k]
             if compiled is None:
