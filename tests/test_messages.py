@@ -97,7 +97,8 @@ def test_one_message_is_still_truncated_and_repaired_with_warnings() -> None:
     assert any("lone surrogates" in w for w in conv.warnings)
 
 
-@pytest.mark.parametrize("text", ["hello", "", "pay 150$ now", "x" * 20_000])
+@pytest.mark.parametrize("text", ["hello", "", "pay 150$ now", "x" * 20_000,
+                                  "paye 150€ 😂 ce soir"])
 def test_one_plain_message_is_the_same_conversation_as_built_by_its_class(text: str) -> None:
     # Plain ASCII messages are built slot by slot (faster than the dataclass __init__):
     # the result must be indistinguishable, and still frozen.
@@ -109,3 +110,9 @@ def test_one_plain_message_is_the_same_conversation_as_built_by_its_class(text: 
             conv.messages[0].text = "changed"  # type: ignore[misc]
         with pytest.raises(dataclasses.FrozenInstanceError):
             conv.offset = 1  # type: ignore[misc]
+
+
+def test_one_message_with_a_lone_surrogate_is_repaired_and_reported() -> None:
+    conv = coerce_conversation("pay \ud800 now")
+    assert conv.messages[0].text == "pay \ufffd now"
+    assert any("lone surrogates" in w for w in conv.warnings)

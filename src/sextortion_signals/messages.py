@@ -8,6 +8,7 @@ epoch seconds). Oversized input is truncated or windowed and the result records 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -62,7 +63,7 @@ def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 # The frozen dataclasses' ``__init__`` sets each field through ``object.__setattr__``: for
-# the commonest input, one plain message, the slots are filled directly (half the cost).
+# the commonest input, one valid message, the slots are filled directly (half the cost).
 _MESSAGE_SET = _slot_setters(Message, ("text", "sender", "timestamp"))
 _CONVERSATION_SET = _slot_setters(Conversation, ("messages", "offset", "truncated_messages",
                                                  "dropped_messages", "warnings"))
@@ -120,13 +121,17 @@ def _check_text(text: object, where: str) -> tuple[str, bool]:
     failing the whole conversation. ``repaired`` says it happened."""
     if not isinstance(text, str):
         raise TypeError(f"{where}: 'text' must be str, got {type(text).__name__}")
-    if text.isascii():  # the common case, and no surrogate is ASCII
+    if _encodable(text):
         return text, False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text), True
-    return text, False
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text), True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> bool:
+    """No lone surrogate: ASCII (the common case), or none found."""
+    return text.isascii() or _SURROGATE.search(text) is None
 
 
 def _coerce_one(item: object, index: int) -> tuple[Message, bool]:
@@ -183,7 +188,7 @@ def coerce_conversation(messages: Any, limits: Limits | None = None) -> Conversa
                                 "(an empty string is a valid message)")
     if len(items) == 1:  # one message, the common case: nothing to window or report
         item = items[0]
-        if type(item) is str and item.isascii() and len(item) <= limits.max_chars:
+        if type(item) is str and len(item) <= limits.max_chars and _encodable(item):
             return _one_message(item)  # the hot path: a plain chat message
         msg, was_repaired = _coerce_one(item, 0)
         if not was_repaired and len(msg.text) <= limits.max_chars:

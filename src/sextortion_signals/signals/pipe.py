@@ -214,18 +214,11 @@ class SignalMatcher:
         sorted), when the caller has them: the token-pattern rules among them are the only
         ones worth trying (a rule outside them lacks a required word), so the doc's own
         words need not be checked against every rule again. Same hits either way."""
-        # Hash ids of the doc's words; most docs share none with any anchor and stop here.
-        lowers = [token.lower for token in doc]
-        words = set(lowers)
+        lowers = [token.lower for token in doc]  # hash ids of the doc's words
         flag: Callable[[int, str], bool] | None = None
-        # A literal only matches where each of its words occurs (LOWER, like ours): its
-        # rarest word is in the doc, and its gate unit is complete.
-        if units is None:
-            literals = not words.isdisjoint(self._phrase_anchors)
-        else:  # literals' units come after the matchers', and units are sorted
-            literals = bool(units) and units[-1] >= len(self.matchers)
+        literals, rules = self._to_try(lowers, units)
         matches = self.phrases(doc) if literals else []
-        for k in self._rules_to_try(words, units):
+        for k in rules:
             compiled = self._compiled[k]
             if compiled is None:
                 matches.extend(self.matchers[k](doc))
@@ -254,19 +247,26 @@ class SignalMatcher:
             found.sort(key=_match_order)
         return found
 
-    def _rules_to_try(self, words: set[int], units: Sequence[int] | None) -> list[int]:
-        """Matcher positions, sorted: from the gate's complete units (the first units are
-        the matchers', in order; the literals' come after), or else those with an anchor
-        in ``words`` and a word of every required token in it."""
+    def _to_try(self, lowers: list[int], units: Sequence[int] | None,
+                ) -> tuple[bool, list[int]]:
+        """(whether a literal may match, the matcher positions worth trying, sorted).
+
+        From the gate's complete units when given: the first units are the matchers', in
+        order, the literals' come after. Else from the doc's words: a literal needs its
+        rarest word, a matcher an anchor and a word of every required token."""
         n = len(self.matchers)
         if units is not None:
-            todo = [k for k in units if k < n]
-            return sorted({*todo, *self._always}) if self._always else todo
+            rules = [k for k in units if k < n]
+            if self._always:
+                rules = sorted({*rules, *self._always})
+            return bool(units) and units[-1] >= n, rules
+        words = set(lowers)
         candidates: set[int] = set(self._always)
         for word in words & self._anchor_words:
             candidates.update(self._by_anchor[word])
-        return [k for k in sorted(candidates)
-                if not any(req.isdisjoint(words) for req in self._required[k])]
+        return not words.isdisjoint(self._phrase_anchors), [
+            k for k in sorted(candidates)
+            if not any(req.isdisjoint(words) for req in self._required[k])]
 
     def __call__(self, doc: Doc) -> Doc:
         doc.spans[SPAN_KEY] = [Span(doc, m.start, m.end, label=m.signal, span_id=m.rule_id)
