@@ -163,10 +163,11 @@ def _chunk_gates(chunk: str, c: _Compiled) -> int:
 def _gates(text: str, c: _Compiled) -> int:
     """Which regexes may match ``text``: lexicon bits (``_lexicons_in``) and characters.
 
-    Read by whitespace-free chunk, each chunk's bits kept: none of the characters, and no
-    lexicon key (a whole run of letters), contains whitespace or ends where a chunk does
-    not, so the chunks' bits together are the text's, and a chunk seen before (most of a
-    chat message's) costs one lookup instead of a scan."""
+    Read by whitespace-free chunk, each chunk's bits kept. The characters are not
+    whitespace, and a lexicon key (a whole run of letters) lies inside one chunk, where a
+    chunk's edge counts as its edge in the text (whitespace is no letter): so the chunks'
+    bits together are the text's, and a chunk seen before (most of a chat message's)
+    costs one lookup instead of a scan."""
     bits = 0
     known = _CHUNK_GATES
     for chunk in text.split():

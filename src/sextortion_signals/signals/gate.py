@@ -32,10 +32,10 @@ def _is_run(word: str) -> bool:
     return _RUN.fullmatch(word) is not None
 
 
-Found = tuple[int, tuple[int, ...]]  # groups satisfied, masks of the units indexed
+_Entry = tuple[int, tuple[int, ...]]  # groups satisfied, masks of the units indexed
 
 
-def _automaton(words: Mapping[str, Found]) -> Any:
+def _automaton(words: Mapping[str, _Entry]) -> Any:
     """pyahocorasick automaton of ``words`` (word -> value), or None if there are none."""
     if not words:
         return None

@@ -11,10 +11,13 @@ shifted to their own bits) and the gate units indexed under it. Same answers as
 The text is read by whitespace-free chunk ("you?", "j'ai", "10min"): a chunk's words and
 the gates' substrings inside it (``RuleGate.chunk_substrings``) are merged into one
 record, also kept (bounded). No word and no such substring contains whitespace, so the
-chunks give the text's words in order and every substring but the few with a space,
-which are looked for in the whole text. ``str.split`` costs a fraction of the token
-regex's ``findall``, and a chunk seen before costs one lookup: 6.2 -> 4.4 us a message on
-the benchmark's messages.
+chunks give the text's words in order and every substring but those with whitespace
+(``RuleGate.spanning_substrings``; none in the shipped packs), which are looked for in
+the whole text. ``str.split`` costs a fraction of the token regex's ``findall``, and a
+chunk seen before costs one lookup (6.2 -> 4.4 us a message on the benchmark's messages).
+
+For each pack that passes, the screen also returns its complete gate units: the
+pack's matcher then tries only those rules (``SignalMatcher.find``).
 """
 
 from __future__ import annotations
@@ -79,9 +82,9 @@ class Screen:
         return word
 
     def _chunk(self, chunk: str) -> _Record:
-        """The merged record of a chunk: its substrings' and its words' bits, their votes
-        in order, and per pack their masks one after the other (``decide`` only asks
-        whether any is complete)."""
+        """The merged record of a chunk: its substrings' and its words' bits, their votes,
+        and per pack their masks one after the other (``RuleGate.complete`` only asks
+        which are complete)."""
         words = self._words
         votes: list[str] = []
         bits = 0
