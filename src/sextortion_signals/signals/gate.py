@@ -167,22 +167,11 @@ class RuleGate:
         chunk, the same as ``substrings(text)``."""
         return _found(self._spanning, text)
 
-    def decide(self, satisfied: int, masks: Iterable[tuple[int, ...]]) -> bool:
-        """Whether some unit has all its groups in ``satisfied``: ``masks`` are those of
-        the units indexed under the words found (``entry``, ``substrings``)."""
-        if self.always_open:
-            return True
-        if satisfied:
-            for indexed in masks:
-                for mask in indexed:
-                    if satisfied & mask == mask:
-                        return True
-        return False
-
     def complete(self, satisfied: int, masks: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
         """Positions in ``units`` of every unit with all its groups in ``satisfied``
-        (sorted; those without groups left out). ``masks`` as for ``decide``: every
-        complete unit is among them, as its least common group is met."""
+        (sorted; those without groups left out). ``masks``: those of the units indexed
+        under the words found (``entry``, ``substrings``); every complete unit is among
+        them, as its least common group is met."""
         if not satisfied:
             return ()
         done: list[int] = []  # plain loops: a comprehension costs more on a few masks
@@ -204,4 +193,4 @@ class RuleGate:
             bits, indexed = self.entry(run)
             satisfied |= bits
             masks.append(indexed)
-        return self.decide(satisfied, masks)
+        return bool(self.complete(satisfied, masks))

@@ -136,7 +136,7 @@ class Screen:
             if pack_bits:  # else no unit can be complete
                 masks.extend([word.masks[k] for word in seen])
                 units = gate.complete(pack_bits, masks)
-                if units or gate.always_open:  # ``decide``'s answer
+                if units or gate.always_open:  # ``may_match``'s answer
                     passing[pack] = units
             elif gate.always_open:
                 passing[pack] = ()
