@@ -3,6 +3,7 @@ of a language pack in one ``Matcher`` and one ``PhraseMatcher``."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any, NamedTuple, cast
@@ -256,10 +257,11 @@ class SignalMatcher:
         rarest word, a matcher an anchor and a word of every required token."""
         n = len(self.matchers)
         if units is not None:
-            rules = [k for k in units if k < n]
+            first_literal = bisect_left(units, n)
+            rules = list(units[:first_literal])
             if self._always:
                 rules = sorted({*rules, *self._always})
-            return bool(units) and units[-1] >= n, rules
+            return first_literal < len(units), rules
         words = set(lowers)
         candidates: set[int] = set(self._always)
         for word in words & self._anchor_words:
