@@ -17,7 +17,7 @@ from ._plain import flat_dict
 from .indicators import Indicator, find_indicators
 from .messages import Conversation, Limits, coerce_conversation
 from .normalize import NormalizedText, normalize
-from .signals.pipe import build_nlp, signal_matcher
+from .signals.pipe import bounded_vocab, build_nlp, signal_matcher
 from .signals.registry import get, rule_languages
 from .signals.screen import screen_for
 
@@ -60,15 +60,17 @@ def _run_packs(by_pack: _Jobs) -> dict[int, list[SignalHit]]:
     for pack, items in by_pack.items():
         nlp = build_nlp(pack)
         find = signal_matcher(nlp).find
-        # Tokenizer + matcher called directly: no spaCy pipe plumbing, no Spans.
+        # Tokenizer + matcher called directly: no spaCy pipe plumbing, no Spans. Nothing
+        # made of a doc outlives it (hits hold offsets and strings of our own).
         tokenizer = cast(Tokenizer, nlp.tokenizer)
-        docs = tokenizer.pipe([norm.text for _, _, norm, _ in items], batch_size=256)
-        for (key, index, norm, units), doc in zip(items, docs, strict=True):
-            for m in find(doc, units):
-                start, end = norm.to_original(m.start_char, m.end_char)
-                out.setdefault(key, []).append(SignalHit(
-                    m.signal, get(m.signal).category, index, start, end,
-                    norm.original[start:end], pack, m.rule_id))
+        with bounded_vocab(nlp):
+            docs = tokenizer.pipe([norm.text for _, _, norm, _ in items], batch_size=256)
+            for (key, index, norm, units), doc in zip(items, docs, strict=True):
+                for m in find(doc, units):
+                    start, end = norm.to_original(m.start_char, m.end_char)
+                    out.setdefault(key, []).append(SignalHit(
+                        m.signal, get(m.signal).category, index, start, end,
+                        norm.original[start:end], pack, m.rule_id))
     return out
 
 
