@@ -16,6 +16,7 @@ from spacy.util import filter_spans
 
 import sextortion_signals as ss
 from sextortion_signals import indicators, lang, normalize
+from sextortion_signals._store import MAX_TEXT_KEY
 from sextortion_signals.messages import coerce_conversation
 from sextortion_signals.scoring import featurize_many, flag
 from sextortion_signals.signals.pipe import (
@@ -225,7 +226,7 @@ def test_indicator_gates_of_kept_chunks_stay_correct_when_cleared(
         with pytest.MonkeyPatch.context() as mp:
             assert indicators.find_indicators(text) == _indicators_without_shortcut(text, mp)
     assert 0 < len(indicators._CHUNK_GATES) <= 3
-    long_chunk = "x" * (indicators._MAX_CHUNK + 1)
+    long_chunk = "x" * (MAX_TEXT_KEY + 1)
     assert indicators.find_indicators(f"{long_chunk} snap")[0].value == "snap"
     assert long_chunk not in indicators._CHUNK_GATES  # read, never kept
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sextortion_signals import lang
+from sextortion_signals._store import MAX_TEXT_KEY
 from sextortion_signals.normalize import normalize
 from sextortion_signals.signals.gate import RuleGate
 from sextortion_signals.signals.pipe import build_nlp, signal_matcher
@@ -131,13 +132,14 @@ def test_substrings_with_whitespace_are_found_across_chunks() -> None:
 
 
 def test_long_chunks_are_read_but_not_kept() -> None:
-    from sextortion_signals.signals import screen as screen_module
-
     screen = Screen({p: signal_matcher(build_nlp(p)).gate for p in PACKS})
-    long_chunk = "pay?" * (screen_module._MAX_CHUNK // 4 + 1)
+    long_chunk = "pay?" * (MAX_TEXT_KEY // 4 + 1)
     text = f"{long_chunk} now"
     assert _packs(screen, text) == _expected(text)
     assert long_chunk not in screen._chunks and "now" in screen._chunks
+    long_word = "w" * (MAX_TEXT_KEY + 1)  # read as one token, never kept either
+    assert _packs(screen, f"{long_word} now") == _expected(f"{long_word} now")
+    assert long_word not in screen._words and long_word not in screen._chunks
 
 
 def test_screen_stays_correct_when_its_word_records_are_cleared(

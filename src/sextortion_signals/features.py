@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._store import keep
 from .extract import MessageAnalysis
 from .indicators import Indicator
 from .messages import Conversation
@@ -196,9 +197,7 @@ class FeatureVectorizer:
             row = tuple((col_of[name], value) for name, value
                         in self._values(conv, analyses, indicators, n).items()
                         if value and name in col_of)
-            if len(self._single_rows) >= _MAX_SINGLE_ROWS:
-                self._single_rows.clear()
-            self._single_rows[key] = row
+            keep(self._single_rows, key, row, _MAX_SINGLE_ROWS)
         for col, value in row:
             vec[col] = value
 

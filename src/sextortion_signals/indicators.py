@@ -18,6 +18,7 @@ from typing import Any
 import ahocorasick
 
 from ._plain import flat_dict
+from ._store import keep_text
 from .lang import word_lists
 
 __all__ = ["Indicator", "find_indicators"]
@@ -142,11 +143,9 @@ def _lexicons_in(text: str, c: _Compiled) -> int:
     return bits
 
 
-# Whitespace-free chunk of a text -> its gate bits (``_chunk_gates``), kept for chunks up
-# to _MAX_CHUNK characters, at most _MAX_CHUNKS of them (memory stays bounded).
+# Whitespace-free chunk of a text -> its gate bits (``_chunk_gates``), a bounded store.
 _CHUNK_GATES: dict[str, int] = {}
 _MAX_CHUNKS = 50_000
-_MAX_CHUNK = 64
 
 
 def _chunk_gates(chunk: str, c: _Compiled) -> int:
@@ -173,11 +172,7 @@ def _gates(text: str, c: _Compiled) -> int:
     for chunk in text.split():
         chunk_bits = known.get(chunk)
         if chunk_bits is None:
-            chunk_bits = _chunk_gates(chunk, c)
-            if len(chunk) <= _MAX_CHUNK:
-                if len(known) >= _MAX_CHUNKS:
-                    known.clear()
-                known[chunk] = chunk_bits
+            chunk_bits = keep_text(known, chunk, _chunk_gates(chunk, c), _MAX_CHUNKS)
         bits |= chunk_bits
     return bits
 

@@ -28,6 +28,7 @@ from functools import cache
 from typing import NamedTuple
 
 from .. import lang
+from .._store import keep_text
 from .gate import RuleGate
 from .pipe import build_nlp, signal_matcher
 
@@ -35,8 +36,7 @@ from .pipe import build_nlp, signal_matcher
 # tokens are exactly the detector's, and without the apostrophe every token is a run of
 # ``gate.py``.
 _TOKEN = re.compile(rf"{lang.TOKEN.pattern}|[0-9]+")
-_MAX_WORDS = 100_000  # records kept, words and chunks each
-_MAX_CHUNK = 64  # longer chunks are read word by word, never kept (memory stays bounded)
+_MAX_WORDS = 100_000  # records kept, words and chunks each (``_store``)
 
 
 class _Record(NamedTuple):
@@ -75,11 +75,8 @@ class Screen:
             bits |= pack_bits << shift
             masks.append(indexed)
         word = _Record(lang.votes(token) if token[0].isalpha() else (), bits, tuple(masks),
-                     any(masks))
-        if len(self._words) >= _MAX_WORDS:
-            self._words.clear()
-        self._words[token] = word
-        return word
+                       any(masks))
+        return keep_text(self._words, token, word, _MAX_WORDS)
 
     def _chunk(self, chunk: str) -> _Record:
         """The merged record of a chunk: its substrings' and its words' bits, their votes,
@@ -104,11 +101,7 @@ class Screen:
         record = _Record(tuple(votes), bits,
                          tuple(map(tuple, masks)) if indexed_any else self._no_masks,
                          indexed_any)
-        if len(chunk) <= _MAX_CHUNK:
-            if len(self._chunks) >= _MAX_WORDS:
-                self._chunks.clear()
-            self._chunks[chunk] = record
-        return record
+        return keep_text(self._chunks, chunk, record, _MAX_WORDS)
 
     def screen(self, text: str) -> tuple[str | None, dict[str, tuple[int, ...]]]:
         """``text`` is normalised (``normalize``): lowercase, folded. Returns the detected
