@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sextortion_signals import lang
 from sextortion_signals._store import MAX_TEXT_KEY
 from sextortion_signals.normalize import normalize
-from sextortion_signals.signals.gate import RuleGate
+from sextortion_signals.signals.gate import _RUN, RuleGate
 from sextortion_signals.signals.pipe import build_nlp, signal_matcher
 from sextortion_signals.signals.registry import rule_languages
 from sextortion_signals.signals.screen import Screen, screen_for
@@ -182,3 +182,75 @@ def test_complete_units_hold_every_rule_worth_trying_on_generated_chat() -> None
        st.sampled_from([" ", "-", ", "]))
 def test_complete_units_hold_every_rule_worth_trying(words: list[str], sep: str) -> None:
     _units_are_enough(normalize(sep.join(words)).text)
+
+
+def _reference(text: str) -> tuple[str | None, dict[str, tuple[int, ...]]]:
+    """The screen's whole answer computed from scratch: ``lang.detect``, then for each
+    candidate pack the gate's own lookups (as ``may_match`` makes them) and ``complete``."""
+    detected = lang.detect(text)
+    out: dict[str, tuple[int, ...]] = {}
+    for pack in (detected,) if detected in PACKS else PACKS:
+        gate = signal_matcher(build_nlp(pack)).gate
+        satisfied, masks = gate.substrings(text)
+        for run in set(_RUN.findall(text)):
+            bits, indexed = gate.entry(run)
+            satisfied |= bits
+            masks.append(indexed)
+        units = gate.complete(satisfied, masks)
+        if units or gate.always_open:
+            out[pack] = units
+    return detected, out
+
+
+def test_kept_answers_are_the_answers_computed_afresh() -> None:
+    # Answers are kept per (language, groups met): texts that share them share an answer.
+    screen = Screen({p: signal_matcher(build_nlp(p)).gate for p in PACKS})
+    texts = _generated()
+    assert [screen.screen(t) for t in texts] == [_reference(t) for t in texts]
+    assert len(screen._answers) < len(texts)  # not vacuous: some answers are reused
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_vocabulary()), min_size=0, max_size=10),
+       st.sampled_from([" ", "", "-", ", "]))
+def test_kept_answers_on_random_word_sequences(words: list[str], sep: str) -> None:
+    text = normalize(sep.join(words)).text
+    assert screen_for(PACKS).screen(text) == _reference(text)
+
+
+def test_screen_stays_correct_when_its_answers_are_cleared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sextortion_signals.signals.screen as screen_module
+
+    monkeypatch.setattr(screen_module, "_MAX_ANSWERS", 2)
+    screen = Screen({p: signal_matcher(build_nlp(p)).gate for p in PACKS})
+    for text in _generated()[:300]:
+        assert screen.screen(text) == _reference(text)
+    assert len(screen._answers) <= 2 and len(screen._decided) <= 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_substring_keys()), st.sampled_from(_vocabulary())),
+                min_size=1, max_size=10))
+def test_complete_units_follow_from_the_groups_met(words: list[str]) -> None:
+    # Why an answer can be kept per groups met: ``complete`` gives exactly the units all of
+    # whose groups are met, though it only looks at those indexed under the words found.
+    text = normalize(" ".join(words)).text
+    for pack in PACKS:
+        gate = signal_matcher(build_nlp(pack)).gate
+        satisfied, masks = gate.substrings(text)
+        for run in set(_RUN.findall(text)):
+            bits, indexed = gate.entry(run)
+            satisfied |= bits
+            masks.append(indexed)
+        every = sorted(unit for mask, units in gate._units_of.items()
+                       if satisfied & mask == mask for unit in units)
+        assert list(gate.complete(satisfied, masks)) == every
+
+
+def test_votes_decide_the_language_as_detection_does() -> None:
+    # One integer per message, a field per language; counts far past a byte or a short.
+    screen = screen_for(PACKS)
+    for text in ["the " * 70_000 + "le " * 40_000, "le " * 70_000 + "the " * 50_000,
+                 "the le " * 3, "", "xyz 123"]:
+        assert screen.screen(text)[0] == lang.detect(text)
