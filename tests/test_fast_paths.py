@@ -272,6 +272,30 @@ def test_score_many_pauses_the_collector_and_restores_it(enabled: bool) -> None:
         gc.enable()
 
 
+def test_validated_conversations_are_freed_before_the_collector_resumes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first young collection after the pause traverses whatever the pause left alive:
+    # the results must be all (the caller keeps them), not the validated conversations.
+    from sextortion_signals import scoring
+    from sextortion_signals.messages import Conversation
+
+    alive_at_resume: list[int] = []
+
+    class _Collector:
+        isenabled, disable = staticmethod(gc.isenabled), staticmethod(gc.disable)
+
+        @staticmethod
+        def enable() -> None:
+            alive_at_resume.append(sum(isinstance(o, Conversation) for o in gc.get_objects()))
+            gc.enable()
+
+    monkeypatch.setattr(scoring, "gc", _Collector)
+    before = sum(isinstance(o, Conversation) for o in gc.get_objects())
+    results = ss.Scorer().score_many([f"message {i}" for i in range(300)], batch_size=64)
+    assert len(results) == 300 and alive_at_resume
+    assert alive_at_resume[-1] - before < 10
+
+
 def test_scoring_creates_no_reference_cycles() -> None:
     # Pausing the collector is only free if scoring leaves no cyclic garbage behind.
     scorer = ss.Scorer()
