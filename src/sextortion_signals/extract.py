@@ -1,8 +1,9 @@
 """Text -> signal hits and indicators, for one conversation or a batch.
 
-One ``Doc`` per message and language pack: normalise (with offset map) -> detect the
-language -> run that pack's blank pipeline (all rules in one Matcher + PhraseMatcher) ->
-map spans back to the original text. Unknown-language messages run every pack.
+Per message: read its chunks once (``scan.py``: normalise with an offset map, detect the
+language, the packs whose gates pass, the indicator regexes worth running) -> one ``Doc``
+per passing pack, through that pack's blank tokenizer and rules (``SignalMatcher``) ->
+spans mapped back to the original text. Unknown-language messages try every pack.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import Any, NamedTuple, cast
 from spacy.tokenizer import Tokenizer
 
 from ._plain import flat_dict
-from .indicators import Indicator, find_indicators
+from .indicators import Indicator, find_gated, find_indicators
 from .messages import Conversation, Limits, coerce_conversation
-from .normalize import NormalizedText, normalize
+from .normalize import NormalizedText
+from .scan import scanner_for
 from .signals.pipe import bounded_vocab, build_nlp, signal_matcher
 from .signals.registry import get, rule_languages
-from .signals.screen import screen_for
 
 __all__ = ["MessageAnalysis", "SignalHit", "analyse", "analyse_many", "extract_indicators",
            "extract_signals", "extract_signals_many"]
@@ -47,6 +48,7 @@ class MessageAnalysis(NamedTuple):
     message_index: int  # the caller's message index
     lang: str | None  # detected language, None if unknown or mixed
     hits: tuple[SignalHit, ...]
+    indicators: tuple[Indicator, ...] = ()  # sorted by position
 
 
 # Per pack: (job key, caller message index, normalised text, complete gate units) of the
@@ -90,25 +92,28 @@ def _dedupe(hits: list[SignalHit]) -> tuple[SignalHit, ...]:
 
 def analyse_many(conversations: Sequence[Conversation]) -> list[list[MessageAnalysis]]:
     """Analyse every message of every conversation in one batched pass per language."""
-    packs = rule_languages()
     # Messages no rule of a pack can match are never tokenized (see signals/screen.py),
     # and are dropped here, before any bookkeeping: most messages stop at the screen.
-    screen = screen_for(packs).screen
+    packs = rule_languages()
+    scan = scanner_for(packs).scan
     by_pack: _Jobs = {pack: [] for pack in packs}
-    flat_index: list[tuple[int, int, str | None]] = []  # flat id -> (conv, index, lang)
+    # Flat id -> (conversation, message index, language, indicators).
+    flat_index: list[tuple[int, int, str | None, tuple[Indicator, ...]]] = []
     for c, conv in enumerate(conversations):
         for index, msg in enumerate(conv.messages, start=conv.offset):
-            norm = normalize(msg.text)
-            detected, passing = screen(norm.text)
+            norm, detected, passing, gates = scan(msg.text)
             flat = len(flat_index)
-            flat_index.append((c, index, detected))
-            for pack, units in passing.items():
-                by_pack[pack].append((flat, index, norm, units))
+            flat_index.append((c, index, detected,
+                               tuple(find_gated(msg.text, index, gates)) if gates else ()))
+            if norm is not None:
+                for pack, units in passing.items():
+                    by_pack[pack].append((flat, index, norm, units))
     hits = _run_packs(by_pack)
     result: list[list[MessageAnalysis]] = [[] for _ in conversations]
-    for flat, (c, index, detected) in enumerate(flat_index):
+    for flat, (c, index, detected, indicators) in enumerate(flat_index):
         found = hits.get(flat)
-        result[c].append(MessageAnalysis(index, detected, _dedupe(found) if found else ()))
+        result[c].append(MessageAnalysis(index, detected, _dedupe(found) if found else (),
+                                         indicators))
     return result
 
 

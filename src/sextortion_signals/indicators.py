@@ -21,7 +21,7 @@ from ._plain import flat_dict
 from ._store import keep_text
 from .lang import word_lists
 
-__all__ = ["Indicator", "find_indicators"]
+__all__ = ["Indicator", "chunk_gates", "find_gated", "find_indicators"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,14 +242,25 @@ def _parse_number(raw: str) -> float | None:
     return float(f"{int_digits}.{frac or 0}")
 
 
+def chunk_gates(chunk: str) -> int:
+    """Gate bits of one whitespace-free chunk of a text: those of a text are its chunks'
+    bits together (see ``_gates``), for a caller that reads the chunks anyway."""
+    return _chunk_gates(chunk, _compiled())
+
+
 def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
     """All indicators in one message, sorted by position."""
-    c = _compiled()
     # Cheap gates first: most chat messages have no digit, "$" or "@" and no lexicon key,
     # so most of the regexes below never need to run, and most messages stop here.
-    gates = _gates(text, c)
+    gates = _gates(text, _compiled())
+    return find_gated(text, message_index, gates) if gates else []
+
+
+def find_gated(text: str, message_index: int, gates: int) -> list[Indicator]:
+    """``find_indicators`` given the text's gate bits (its chunks' ``chunk_gates``)."""
     if not gates:
         return []
+    c = _compiled()
     has_digit, has_at = gates & _DIGITS, gates & _AT
     found: list[Indicator] = []
 

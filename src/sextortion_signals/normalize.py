@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import ahocorasick
 
-__all__ = ["NormalizedText", "normalize"]
+__all__ = ["NormalizedText", "fold_only", "normalize", "read_chunk", "spaced_run_possible"]
 
 _LEET = str.maketrans({"4": "a", "3": "e", "1": "i", "0": "o", "$": "s", "@": "a", "7": "t",
                        "5": "s"})
@@ -290,3 +290,47 @@ def _edit(text: str, folded: str, starts: list[int] | None, ends: list[int] | No
     if starts is None or ends is None:  # ASCII: aligned one to one
         return NormalizedText(text, folded)
     return NormalizedText(text, folded, tuple(starts), tuple(ends))
+
+
+# What one whitespace-free chunk of a raw text says about normalising the whole text
+# (``read_chunk``): steps 2-5 act inside chunks, except step 3 with a space between letters.
+CHANGES = 1  # normalisation may change the chunk, or folds it other than one to one
+SINGLE = 2  # one letter a-z
+ENDS_LONE = 4  # ends with a letter that may start a spaced run (``_SPACED``'s lookbehind)
+STARTS_LONE = 8  # starts with a letter that may end one (its lookahead)
+_LETTERS = frozenset(string.ascii_lowercase)
+_NOT_BEFORE_RUN = frozenset(string.ascii_lowercase + string.digits + ".-_*")
+_NOT_AFTER_RUN = frozenset(string.ascii_lowercase + string.digits)
+
+
+def read_chunk(chunk: str) -> tuple[str, int]:
+    """(``chunk`` folded, its shape: the bits above) for one whitespace-free chunk of a raw
+    text. Why a text none of whose chunks ``CHANGES`` is normalised by step 1 alone, unless
+    ``spaced_run_possible``: step 1 is per character (every whitespace character folds to
+    one whitespace character: tested), and the marks of steps 2, 4 and 5 and of step 3 with
+    another separator than a space lie inside one chunk (``_steps_needed`` of the chunk)."""
+    folded, starts, _ = _fold(chunk)
+    if starts is not None or folded.split() != [folded] or _steps_needed(folded):
+        return folded, CHANGES
+    shape = 0
+    if folded[-1] in _LETTERS and (len(folded) == 1 or folded[-2] not in _NOT_BEFORE_RUN):
+        shape |= ENDS_LONE
+    if folded[0] in _LETTERS and (len(folded) == 1 or folded[1] not in _NOT_AFTER_RUN):
+        shape |= STARTS_LONE
+    if len(folded) == 1 and folded in _LETTERS:
+        shape |= SINGLE
+    return folded, shape
+
+
+def spaced_run_possible(shapes: list[int]) -> bool:
+    """Whether step 3 may join letters across the chunks whose shapes (``read_chunk``) are
+    ``shapes``, in order: a run "x y z" is a chunk ending in a lone letter, one letter
+    alone, and a chunk starting with a lone letter, one after the other."""
+    return any(a & ENDS_LONE and b & SINGLE and c & STARTS_LONE
+               for a, b, c in zip(shapes, shapes[1:], shapes[2:], strict=False))
+
+
+def fold_only(text: str) -> NormalizedText:
+    """``normalize(text)`` for a text whose chunks none ``CHANGES`` and where no spaced run
+    is possible (``read_chunk``): step 1 alone, aligned one to one."""
+    return NormalizedText(text, _fold(text)[0])

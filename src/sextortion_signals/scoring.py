@@ -19,7 +19,7 @@ from .errors import InvalidInputError
 from .explain import Contribution, build_contributions, explain_text
 from .extract import MessageAnalysis, SignalHit, analyse_many
 from .features import FeatureVectorizer
-from .indicators import Indicator, find_indicators
+from .indicators import Indicator
 from .messages import Conversation, Limits, coerce_conversation
 from .model import Model, default_model
 
@@ -118,11 +118,10 @@ def featurize_many(conversations: Sequence[Conversation]) -> list[Featurized]:
     analysed = analyse_many(conversations)
     out: list[Featurized] = []
     for conv, analyses in zip(conversations, analysed, strict=True):
-        if len(conv.messages) == 1:  # the common case, without the generator
-            inds = tuple(find_indicators(conv.messages[0].text, conv.offset))
+        if len(analyses) == 1:  # the common case, without the generator
+            inds = analyses[0].indicators
         else:
-            inds = tuple(ind for i, msg in enumerate(conv.messages, start=conv.offset)
-                         for ind in find_indicators(msg.text, i))
+            inds = tuple(ind for a in analyses for ind in a.indicators)
         out.append(Featurized(conv, tuple(analyses), inds))
     return out
 

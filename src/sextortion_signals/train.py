@@ -15,7 +15,6 @@ from . import __version__
 from .data import Labelled
 from .errors import TrainingDataError
 from .evaluate import label_metrics, score_labelled
-from .extract import MessageAnalysis
 from .features import FeatureVectorizer
 from .messages import coerce_conversation
 from .model import LABELS, Head, Model
@@ -45,8 +44,7 @@ def data_checksum(items: Sequence[Labelled]) -> str:
 
 
 def _drop_hits(f: Featurized, rng: np.random.Generator, rate: float) -> Featurized:
-    kept = tuple(MessageAnalysis(a.message_index, a.lang,
-                                 tuple(h for h in a.hits if rng.random() >= rate))
+    kept = tuple(a._replace(hits=tuple(h for h in a.hits if rng.random() >= rate))
                  for a in f.analyses)
     return Featurized(f.conversation, kept, f.indicators)
 

@@ -132,6 +132,10 @@ class Screen:
         detected = lang.decide({code: n for code, n in counts.items() if n})
         return keep(self._decided, votes, detected, _MAX_ANSWERS)
 
+    def record(self, chunk: str) -> _Record:
+        """The record of one chunk of a normalised text (kept)."""
+        return self._chunks.get(chunk) or self._chunk(chunk)
+
     def screen(self, text: str) -> tuple[str | None, dict[str, tuple[int, ...]]]:
         """``text`` is normalised (``normalize``): lowercase, folded. Returns the detected
         language and, per pack whose rules may match, the gate units that are complete
@@ -142,14 +146,27 @@ class Screen:
             record = chunks.get(chunk) or self._chunk(chunk)
             votes += record.votes
             satisfied |= record.bits
+        detected, answer = self.known(votes, satisfied)
+        if answer is None:
+            answer = self.answer(text, detected, satisfied)
+        return detected, dict(answer)
+
+    def known(self, votes: int, satisfied: int) -> tuple[str | None, _Answer | None]:
+        """The language of a text whose chunks' records add up to ``votes`` and
+        ``satisfied``, and its answer if kept (None: ``answer`` needs the text)."""
         decided = self._decided
         detected = decided[votes] if votes in decided else self._decide(votes)
+        if self._spanning:  # the answer also depends on substrings across chunks
+            return detected, None
+        return detected, self._answers.get((detected, satisfied))
+
+    def answer(self, text: str, detected: str | None, satisfied: int) -> _Answer:
+        """The answer for the normalised ``text``, from ``known``'s language and the
+        groups its chunks meet."""
         if self._spanning:
             satisfied |= self._spanning_bits(text, detected)
         answer = self._answers.get((detected, satisfied))
-        if answer is None:
-            answer = self._answer(text, detected, satisfied)
-        return detected, dict(answer)
+        return answer if answer is not None else self._answer(text, detected, satisfied)
 
     def _candidates(self, detected: str | None) -> list[tuple[str, int, RuleGate, int, int]]:
         position = self._position.get(detected) if detected is not None else None
