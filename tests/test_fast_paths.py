@@ -105,8 +105,8 @@ def test_detect_equals_the_per_language_count(words: list[str]) -> None:
 def test_flag_rows() -> None:
     thresholds = [("grooming", 0.5, 0.2), ("sextortion", 0.6, 0.3)]
     P = np.array([[0.1, 0.1], [0.25, 0.1], [0.1, 0.7], [0.5, 0.6], [0.19, 0.29]])
-    assert flag(thresholds, P) == [([], "low"), ([], "medium"), (["sextortion"], "high"),
-                                   (["grooming", "sextortion"], "high"), ([], "low")]
+    assert flag(thresholds, P) == [((), "low"), ((), "medium"), (("sextortion",), "high"),
+                                   (("grooming", "sextortion"), "high"), ((), "low")]
 
 
 def test_transform_many_rows_equal_transform_one() -> None:

@@ -55,6 +55,22 @@ def test_result_fields() -> None:
     assert {i.kind for i in r.indicators} >= {"amount", "deadline"}
 
 
+def test_result_lists_are_made_on_first_read_and_kept() -> None:
+    # Lists are only made when read (four per result were most of what the collector
+    # traversed after a batch), then they behave as plain list attributes.
+    import gc
+
+    r = ss.Scorer().score_many([SEXTORTION, "hello"])[0]
+    assert not any(isinstance(o, list) for o in gc.get_referents(r))
+    for name in ("labels", "signals", "indicators", "warnings"):
+        value = getattr(r, name)
+        assert type(value) is list and getattr(r, name) is value
+    assert r.labels == ["sextortion"] and r.signals and r.warnings == []
+    r.labels.append("checked")
+    assert r.labels[-1] == "checked" and r.to_dict()["labels"][-1] == "checked"
+    assert repr(r).startswith("ScoreResult(scores={") and "labels=['sextortion', " in repr(r)
+
+
 def test_grooming_conversation_is_flagged() -> None:
     r = ss.score(GROOMING)
     assert "grooming" in r.labels and r.level == "high"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
@@ -42,16 +42,46 @@ class Featurized(NamedTuple):
     indicators: tuple[Indicator, ...]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ScoreResult:
+    """One scored message or conversation. ``labels``, ``signals``, ``indicators`` and
+    ``warnings`` are lists (made on first read: most results of a batch are only routed by
+    their scores and level, and four lists per result were most of what the garbage
+    collector traversed after a batch)."""
+
     scores: dict[str, float]  # calibrated probabilities per label
-    labels: list[str]  # labels at or above their shipped alert threshold
     level: str  # "low" | "medium" | "high"
-    signals: list[SignalHit]
-    indicators: list[Indicator]
-    warnings: list[str]
-    _model: Model = field(repr=False)
-    _x: np.ndarray = field(repr=False)
+    _labels: tuple[str, ...]  # labels at or above their shipped alert threshold
+    _signals: tuple[SignalHit, ...]
+    _indicators: tuple[Indicator, ...]
+    _warnings: tuple[str, ...]
+    _model: Model
+    _x: np.ndarray
+
+    @cached_property
+    def labels(self) -> list[str]:
+        """Labels at or above their shipped alert threshold."""
+        return list(self._labels)
+
+    @cached_property
+    def signals(self) -> list[SignalHit]:
+        """Signal hits, with the exact text spans that fired them."""
+        return list(self._signals)
+
+    @cached_property
+    def indicators(self) -> list[Indicator]:
+        """Typed indicators (amounts, payment handles, deadlines...)."""
+        return list(self._indicators)
+
+    @cached_property
+    def warnings(self) -> list[str]:
+        """What was repaired, truncated or left out of the input."""
+        return list(self._warnings)
+
+    def __repr__(self) -> str:
+        return (f"ScoreResult(scores={self.scores!r}, labels={self.labels!r}, "
+                f"level={self.level!r}, signals={self.signals!r}, "
+                f"indicators={self.indicators!r}, warnings={self.warnings!r})")
 
     @cached_property
     def contributions(self) -> dict[str, list[Contribution]]:
@@ -96,7 +126,7 @@ class ScoreResult:
 
 
 def flag(thresholds: Sequence[tuple[str, float, float]],
-         P: np.ndarray) -> list[tuple[list[str], str]]:
+         P: np.ndarray) -> list[tuple[tuple[str, ...], str]]:
     """Per row of probabilities ``P`` (n, labels): (labels at or above their alert
     threshold, level)."""
     alert_at = np.array([a for _, a, _ in thresholds])
@@ -104,13 +134,15 @@ def flag(thresholds: Sequence[tuple[str, float, float]],
     alert = np.greater_equal(P, alert_at)
     any_alert = alert.any(axis=1).tolist()
     review = np.greater_equal(P, review_at).any(axis=1).tolist()
-    out: list[tuple[list[str], str]] = []
+    medium: tuple[tuple[str, ...], str] = ((), "medium")
+    low: tuple[tuple[str, ...], str] = ((), "low")
+    out: list[tuple[tuple[str, ...], str]] = []
     for row, alerted in enumerate(any_alert):
         if alerted:
-            flagged = [thresholds[j][0] for j in np.flatnonzero(alert[row]).tolist()]
+            flagged = tuple(thresholds[j][0] for j in np.flatnonzero(alert[row]).tolist())
             out.append((flagged, "high"))
         else:
-            out.append(([], "medium" if review[row] else "low"))
+            out.append(medium if review[row] else low)
     return out
 
 
@@ -185,9 +217,8 @@ class Scorer:
                 zip(evidence, P.tolist(), flag(self._thresholds, P), strict=True)):
             # Positional: keywords cost a fifth of this loop (fields: see ScoreResult), and
             # zip's ``strict=`` alone 0.4 us a row (rows of ``P`` have one value per label).
-            out.append(ScoreResult(dict(zip(labels, probs)), flagged, level,  # noqa: B905
-                                   list(signals), list(indicators), list(warnings),
-                                   self.model, X[row]))
+            out.append(ScoreResult(dict(zip(labels, probs)), level,  # noqa: B905
+                                   flagged, signals, indicators, warnings, self.model, X[row]))
         return out
 
     def score(self, messages: Any) -> ScoreResult:
