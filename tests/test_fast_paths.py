@@ -372,3 +372,22 @@ def test_messages_the_gate_rules_out_are_never_matched(monkeypatch: pytest.Monke
                                       "send me 150$ or i post it"])
     assert seen == ["send me 150$ or i post it"]
     assert results[3].signals and not any(r.signals for r in results[:3])
+
+
+def test_hits_built_slot_by_slot_are_the_dataclass_s_own() -> None:
+    import dataclasses
+
+    from sextortion_signals._plain import slot_setters
+    from sextortion_signals.extract import SignalHit, _hit
+
+    values = ("threat_to_share", "sextortion", 3, 10, 14, "post", "en", "threat/en/1")
+    built, made = SignalHit(*values), _hit(*values)
+    assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
+    assert type(made) is SignalHit and made.to_dict() == built.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.start = 0  # type: ignore[misc]
+    hits = ss.extract_signals("i have your photos, pay 150$ or i post them")
+    assert hits and all(type(h) is SignalHit for h in hits)
+    # A field added to the dataclass stops the import until the constructor is updated.
+    with pytest.raises(RuntimeError, match="fields changed"):
+        slot_setters(SignalHit, ("name", "category"))
