@@ -125,10 +125,10 @@ def test_transform_many_rows_equal_transform_one() -> None:
 
 def _general_row(vectorizer: Any, item: Any) -> list[float]:
     # The row computed without the single-message memo: every feature from ``_values``.
-    vec = np.zeros(len(vectorizer.feature_names))
-    vectorizer._place(vec, vectorizer._values(item.conversation, item.analyses,
-                                              item.indicators, len(item.analyses)))
-    return vec.tolist()
+    X = np.zeros((1, len(vectorizer.feature_names)))
+    vectorizer._place(X, 0, vectorizer._values(item.conversation, item.analyses,
+                                               item.indicators, len(item.analyses)))
+    return X[0].tolist()
 
 
 def test_single_message_rows_are_the_general_rows() -> None:

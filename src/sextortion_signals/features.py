@@ -157,16 +157,16 @@ class FeatureVectorizer:
         """Feature vector of the conversation, or of its first ``upto`` messages (used to
         measure early warning: message-by-message scoring without re-extracting)."""
         n = len(analyses) if upto is None else min(upto, len(analyses))
-        vec = np.zeros(len(self.feature_names))
-        self._fill(vec, conv, analyses, indicators, n)
-        return vec
+        X = np.zeros((1, len(self.feature_names)))
+        self._fill(X, 0, conv, analyses, indicators, n)
+        return np.asarray(X[0])
 
     def transform_many(self, items: Sequence[tuple[Conversation, Sequence[MessageAnalysis],
                                                    Sequence[Indicator]]]) -> np.ndarray:
         """Rows of ``transform_one``, one per (conversation, analyses, indicators)."""
         X = np.zeros((len(items), len(self.feature_names)))
         for row, (conv, analyses, indicators) in enumerate(items):
-            self._fill(X[row], conv, analyses, indicators, len(analyses))
+            self._fill(X, row, conv, analyses, indicators, len(analyses))
         return X
 
     @staticmethod
@@ -180,26 +180,27 @@ class FeatureVectorizer:
         return (tuple(h.name for h in analyses[0].hits), frozenset(i.kind for i in indicators),
                 conv.messages[0].sender is None)
 
-    def _fill(self, vec: np.ndarray, conv: Conversation,
+    def _fill(self, X: np.ndarray, row: int, conv: Conversation,
               analyses: Sequence[MessageAnalysis], indicators: Sequence[Indicator],
               n: int) -> None:
-        """Write the non-zero features into ``vec`` (zeros on entry)."""
+        """Write the non-zero features into row ``row`` of ``X`` (zeros on entry; no view
+        of the row is made for the many rows that stay zero)."""
         if (n == 1 and not indicators and not analyses[0].hits and len(conv.messages) == 1
                 and conv.messages[0].timestamp is None):
             return  # most messages: one untimed message, no hit, no indicator: all zero
         key = self._single_key(conv, analyses, indicators, n)
         if key is None:
-            self._place(vec, self._values(conv, analyses, indicators, n))
+            self._place(X, row, self._values(conv, analyses, indicators, n))
             return
-        row = self._single_rows.get(key)
-        if row is None:
+        cells = self._single_rows.get(key)
+        if cells is None:
             col_of = self._col
-            row = tuple((col_of[name], value) for name, value
-                        in self._values(conv, analyses, indicators, n).items()
-                        if value and name in col_of)
-            keep(self._single_rows, key, row, _MAX_SINGLE_ROWS)
-        for col, value in row:
-            vec[col] = value
+            cells = tuple((col_of[name], value) for name, value
+                          in self._values(conv, analyses, indicators, n).items()
+                          if value and name in col_of)
+            keep(self._single_rows, key, cells, _MAX_SINGLE_ROWS)
+        for col, value in cells:
+            X[row, col] = value
 
     def _values(self, conv: Conversation, analyses: Sequence[MessageAnalysis],
                 indicators: Sequence[Indicator], n: int) -> dict[str, float]:
@@ -288,14 +289,14 @@ class FeatureVectorizer:
         for c, feature in self._context_feature.items():
             f[feature] = ctx_counts[c] / len(risky_msgs)
 
-    def _place(self, vec: np.ndarray, values: dict[str, float]) -> None:
-        # ``vec`` starts at zero and most features stay zero: write only the others.
+    def _place(self, X: np.ndarray, row: int, values: dict[str, float]) -> None:
+        # The row starts at zero and most features stay zero: write only the others.
         col_of = self._col
         for name, value in values.items():
             if value:
                 col = col_of.get(name)
                 if col is not None:
-                    vec[col] = value
+                    X[row, col] = value
 
     def _bursts(self, conv: Conversation, risky: list[int], n: int) -> dict[str, float]:
         stamps = [m.timestamp for m in conv.messages[:n]]

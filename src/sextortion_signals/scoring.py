@@ -56,7 +56,13 @@ class ScoreResult:
     _indicators: tuple[Indicator, ...]
     _warnings: tuple[str, ...]
     _model: Model
-    _x: np.ndarray
+    _X: np.ndarray  # the batch's feature rows (a row's view would hold them all anyway)
+    _row: int
+
+    @property
+    def _x(self) -> np.ndarray:
+        """This result's feature row (made when explanations are read)."""
+        return np.asarray(self._X[self._row])
 
     @cached_property
     def labels(self) -> list[str]:
@@ -218,7 +224,7 @@ class Scorer:
             # Positional: keywords cost a fifth of this loop (fields: see ScoreResult), and
             # zip's ``strict=`` alone 0.4 us a row (rows of ``P`` have one value per label).
             out.append(ScoreResult(dict(zip(labels, probs)), level,  # noqa: B905
-                                   flagged, signals, indicators, warnings, self.model, X[row]))
+                                   flagged, signals, indicators, warnings, self.model, X, row))
         return out
 
     def score(self, messages: Any) -> ScoreResult:
