@@ -37,7 +37,8 @@ def _apart(text: str) -> tuple[object, ...]:
 
 def _scanned(scanner: Scanner, text: str) -> tuple[object, ...]:
     norm, detected, passing, gates = scanner.scan(text)
-    return norm, detected, passing, find_gated(text, 3, gates)
+    assert type(passing) is tuple  # pairs, the screen's kept answer (never changed)
+    return norm, detected, dict(passing), find_gated(text, 3, gates)
 
 
 @cache

@@ -24,6 +24,8 @@ from .normalize import spaced_run_possible as _spaced_run_possible
 from .signals.screen import Screen, screen_for
 
 _MAX_CHUNKS = 100_000  # records kept (``_store``)
+# One ``Scan`` per message: made by ``tuple.__new__`` at half the cost of its ``__new__``.
+_new = tuple.__new__
 
 
 class _Raw(NamedTuple):
@@ -37,11 +39,12 @@ class _Raw(NamedTuple):
 
 class Scan(NamedTuple):
     """One message, read: ``norm`` is its normalised text when a pack passes (else None),
-    ``passing`` as ``Screen.screen`` gives it, ``gates`` for ``indicators.find_gated``."""
+    ``passing`` the packs that pass and their complete units (as ``Screen.screen`` gives
+    them, as pairs), ``gates`` for ``indicators.find_gated``."""
 
     norm: NormalizedText | None
     detected: str | None
-    passing: dict[str, tuple[int, ...]]
+    passing: tuple[tuple[str, tuple[int, ...]], ...]
     gates: int
 
 
@@ -73,7 +76,8 @@ class Scanner:
         if shapes & CHANGES or (shapes & SINGLE and self._spaced_run_possible(text)):
             normalized = normalize(text)
             detected, passing = self._screen.screen(normalized.text)
-            return Scan(normalized if passing else None, detected, passing, gates)
+            return _new(Scan, (normalized if passing else None, detected,
+                               tuple(passing.items()), gates))
         # Normalised by folding alone: the screen's answer from the chunks' records, the
         # text folded only if the answer is new or a pack passes.
         screen = self._screen
@@ -83,8 +87,8 @@ class Scanner:
             norm = fold_only(text)
             answer = screen.answer(norm.text, detected, satisfied)
         if not answer:
-            return Scan(None, detected, {}, gates)
-        return Scan(norm or fold_only(text), detected, dict(answer), gates)
+            return _new(Scan, (None, detected, answer, gates))
+        return _new(Scan, (norm or fold_only(text), detected, answer, gates))
 
     def _spaced_run_possible(self, text: str) -> bool:
         raws = self._raws
