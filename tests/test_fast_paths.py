@@ -296,6 +296,26 @@ def test_validated_conversations_are_freed_before_the_collector_resumes(
     assert alive_at_resume[-1] - before < 10
 
 
+def test_worker_batches_are_extracted_with_the_collector_paused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sextortion_signals import scoring
+
+    seen: list[bool] = []
+    real = scoring.extract
+
+    def spy(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(scoring, "extract", spy)
+    gc.enable()
+    scorer = ss.Scorer()
+    rows, evidence = scoring._extract_chunk(scorer.model.feature_names, scorer.limits,
+                                            ["pay 150$ now or i post it", "hello"])
+    assert seen == [False] and gc.isenabled()
+    assert rows.shape[0] == 2 and evidence[0][0]
+
+
 def test_scoring_creates_no_reference_cycles() -> None:
     # Pausing the collector is only free if scoring leaves no cyclic garbage behind.
     scorer = ss.Scorer()

@@ -291,8 +291,11 @@ def _worker_vectorizer(feature_names: tuple[str, ...]) -> FeatureVectorizer:
 
 def _extract_chunk(feature_names: tuple[str, ...], limits: Limits,
                    items: list[Any]) -> Extracted:
-    convs = [coerce_conversation(c, limits) for c in items]
-    return extract(_worker_vectorizer(tuple(feature_names)), convs)
+    # In a worker process as in this one, the collector is paused while a batch is
+    # extracted (a third of a worker's time went to its passes otherwise).
+    with _gc_paused():
+        convs = [coerce_conversation(c, limits) for c in items]
+        return extract(_worker_vectorizer(tuple(feature_names)), convs)
 
 
 _DEFAULT: Scorer | None = None
