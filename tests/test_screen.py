@@ -184,19 +184,25 @@ def test_complete_units_hold_every_rule_worth_trying(words: list[str], sep: str)
     _units_are_enough(normalize(sep.join(words)).text)
 
 
+def _gate_lookups(gate: RuleGate, text: str) -> tuple[int, list[tuple[int, ...]]]:
+    """The groups ``text`` meets and the masks of the units indexed under its words, by the
+    gate's own lookups (as ``may_match`` makes them)."""
+    satisfied, masks = gate.substrings(text)
+    for run in set(_RUN.findall(text)):
+        bits, indexed = gate.entry(run)
+        satisfied |= bits
+        masks.append(indexed)
+    return satisfied, masks
+
+
 def _reference(text: str) -> tuple[str | None, dict[str, tuple[int, ...]]]:
     """The screen's whole answer computed from scratch: ``lang.detect``, then for each
-    candidate pack the gate's own lookups (as ``may_match`` makes them) and ``complete``."""
+    candidate pack the gate's own lookups and ``complete``."""
     detected = lang.detect(text)
     out: dict[str, tuple[int, ...]] = {}
     for pack in (detected,) if detected in PACKS else PACKS:
         gate = signal_matcher(build_nlp(pack)).gate
-        satisfied, masks = gate.substrings(text)
-        for run in set(_RUN.findall(text)):
-            bits, indexed = gate.entry(run)
-            satisfied |= bits
-            masks.append(indexed)
-        units = gate.complete(satisfied, masks)
+        units = gate.complete(*_gate_lookups(gate, text))
         if units or gate.always_open:
             out[pack] = units
     return detected, out
@@ -238,11 +244,7 @@ def test_complete_units_follow_from_the_groups_met(words: list[str]) -> None:
     text = normalize(" ".join(words)).text
     for pack in PACKS:
         gate = signal_matcher(build_nlp(pack)).gate
-        satisfied, masks = gate.substrings(text)
-        for run in set(_RUN.findall(text)):
-            bits, indexed = gate.entry(run)
-            satisfied |= bits
-            masks.append(indexed)
+        satisfied, masks = _gate_lookups(gate, text)
         every = sorted(unit for mask, units in gate._units_of.items()
                        if satisfied & mask == mask for unit in units)
         assert list(gate.complete(satisfied, masks)) == every
