@@ -45,7 +45,7 @@ from .pipe import build_nlp, signal_matcher
 # ``gate.py``.
 _TOKEN = re.compile(rf"{lang.TOKEN.pattern}|[0-9]+")
 _MAX_WORDS = 100_000  # records kept, words and chunks each (``_store``)
-_MAX_ANSWERS = 20_000  # answers kept per (language, groups met); ~7,000 for 20,000 messages
+_MAX_ANSWERS = 20_000  # answers (and languages) kept; ~7,000 answers for 20,000 messages
 # Votes are counted in one integer, a field of this many bits per language: a message
 # would need 2**32 words for a count to spill into the next field.
 _VOTE_BITS = 32
