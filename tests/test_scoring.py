@@ -71,6 +71,16 @@ def test_result_lists_are_made_on_first_read_and_kept() -> None:
     assert repr(r).startswith("ScoreResult(scores={") and "labels=['sextortion', " in repr(r)
 
 
+def test_a_pickled_result_carries_its_own_row_only() -> None:
+    import pickle
+
+    results = ss.Scorer().score_many([SEXTORTION] + ["hello"] * 999)
+    blob = pickle.dumps(results[0])
+    assert len(blob) < 20_000  # the batch's matrix is 1,000 rows
+    back = pickle.loads(blob)
+    assert back.to_dict() == results[0].to_dict() and back._X.shape[0] == 1
+
+
 def test_grooming_conversation_is_flagged() -> None:
     r = ss.score(GROOMING)
     assert "grooming" in r.labels and r.level == "high"

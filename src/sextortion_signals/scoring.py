@@ -85,6 +85,12 @@ class ScoreResult:
         """What was repaired, truncated or left out of the input."""
         return list(self._warnings)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (or deep-copied) with its own feature row, not the batch's whole matrix.
+        state = dict(self.__dict__)
+        state["_X"], state["_row"] = self._x[None, :].copy(), 0
+        return state
+
     def __repr__(self) -> str:
         return (f"ScoreResult(scores={self.scores!r}, labels={self.labels!r}, "
                 f"level={self.level!r}, signals={self.signals!r}, "
