@@ -16,7 +16,6 @@ from spacy.util import filter_spans
 
 import sextortion_signals as ss
 from sextortion_signals import indicators, lang, normalize
-from sextortion_signals._store import MAX_TEXT_KEY
 from sextortion_signals.messages import coerce_conversation
 from sextortion_signals.scoring import featurize_many, flag
 from sextortion_signals.signals.pipe import (
@@ -216,19 +215,18 @@ def test_indicator_lexicon_shortcut_finds_what_the_regexes_find(
         assert indicators.find_indicators(text) == _indicators_without_shortcut(text, mp)
 
 
-def test_indicator_gates_of_kept_chunks_stay_correct_when_cleared(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(indicators, "_CHUNK_GATES", {})
-    monkeypatch.setattr(indicators, "_MAX_CHUNKS", 3)
-    texts = ["pay 150€ on paypal tonight", "add me on snap", "send it to @x or $cash",
-             "see you at school", "call +33 6 12 34 56 78", "ce soir"] * 2
-    for text in texts:
-        with pytest.MonkeyPatch.context() as mp:
-            assert indicators.find_indicators(text) == _indicators_without_shortcut(text, mp)
-    assert 0 < len(indicators._CHUNK_GATES) <= 3
-    long_chunk = "x" * (MAX_TEXT_KEY + 1)
-    assert indicators.find_indicators(f"{long_chunk} snap")[0].value == "snap"
-    assert long_chunk not in indicators._CHUNK_GATES  # read, never kept
+@given(st.lists(st.sampled_from(_INDICATOR_PIECES), max_size=8),
+       st.lists(st.sampled_from([" ", "", ", ", "!", "\n", "\t", "\u00a0", "\u2003"]),
+                min_size=8, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_a_texts_indicator_gates_are_its_chunks_gates_together(
+        pieces: list[str], seps: list[str]) -> None:
+    # What lets the scan keep gate bits per chunk (``scan.py``).
+    text = "".join(p + s for p, s in zip(pieces, seps, strict=False))
+    together = 0
+    for chunk in text.split():
+        together |= indicators.chunk_gates(chunk)
+    assert together == indicators._gates(text, indicators._compiled())
 
 
 def test_indicator_lexicon_shortcut_skips_and_still_finds() -> None:

@@ -131,3 +131,6 @@ def test_scan_stays_correct_when_its_records_are_cleared(
     for text in _generated()[:300]:
         assert _scanned(scanner, text) == _apart(text)
     assert len(scanner._raws) <= 3
+    long_chunk = "pay?" * 20  # read, never kept (over MAX_TEXT_KEY characters)
+    text = f"{long_chunk} snap now"
+    assert _scanned(scanner, text) == _apart(text) and long_chunk not in scanner._raws

@@ -18,7 +18,6 @@ from typing import Any
 import ahocorasick
 
 from ._plain import flat_dict
-from ._store import keep_text
 from .lang import word_lists
 
 __all__ = ["Indicator", "chunk_gates", "find_gated", "find_indicators"]
@@ -143,37 +142,19 @@ def _lexicons_in(text: str, c: _Compiled) -> int:
     return bits
 
 
-# Whitespace-free chunk of a text -> its gate bits (``_chunk_gates``), a bounded store.
-_CHUNK_GATES: dict[str, int] = {}
-_MAX_CHUNKS = 50_000
-
-
-def _chunk_gates(chunk: str, c: _Compiled) -> int:
-    bits = _lexicons_in(chunk, c)
-    if _DIGIT.search(chunk) is not None:
-        bits |= _DIGITS
-    if "@" in chunk:
-        bits |= _AT
-    if "$" in chunk:
-        bits |= _DOLLAR
-    return bits
-
-
 def _gates(text: str, c: _Compiled) -> int:
-    """Which regexes may match ``text``: lexicon bits (``_lexicons_in``) and characters.
-
-    Read by whitespace-free chunk, each chunk's bits kept. The characters are not
-    whitespace, and a lexicon key (a whole run of letters) lies inside one chunk, where a
-    chunk's edge counts as its edge in the text (whitespace is no letter): so the chunks'
-    bits together are the text's, and a chunk seen before (most of a chat message's)
-    costs one lookup instead of a scan."""
-    bits = 0
-    known = _CHUNK_GATES
-    for chunk in text.split():
-        chunk_bits = known.get(chunk)
-        if chunk_bits is None:
-            chunk_bits = keep_text(known, chunk, _chunk_gates(chunk, c), _MAX_CHUNKS)
-        bits |= chunk_bits
+    """Which regexes may match ``text``, a whole text or one whitespace-free chunk of it:
+    lexicon bits (``_lexicons_in``) and characters. The characters are not whitespace,
+    and a lexicon key (a whole run of letters) lies inside one chunk, where a chunk's edge
+    counts as its edge in the text (whitespace is no letter): so a text's bits are its
+    chunks' bits together, which ``scan.py`` keeps per distinct chunk."""
+    bits = _lexicons_in(text, c)
+    if _DIGIT.search(text) is not None:
+        bits |= _DIGITS
+    if "@" in text:
+        bits |= _AT
+    if "$" in text:
+        bits |= _DOLLAR
     return bits
 
 
@@ -245,7 +226,7 @@ def _parse_number(raw: str) -> float | None:
 def chunk_gates(chunk: str) -> int:
     """Gate bits of one whitespace-free chunk of a text: those of a text are its chunks'
     bits together (see ``_gates``), for a caller that reads the chunks anyway."""
-    return _chunk_gates(chunk, _compiled())
+    return _gates(chunk, _compiled())
 
 
 def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
