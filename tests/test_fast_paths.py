@@ -197,6 +197,14 @@ _INDICATOR_PIECES = ["snap", "SNAPCHAT", "İnsta", "ınsta", "ſnap", "\u212aik"
                      "10", "min", "$", "€"]
 
 
+# Indicator pieces joined by separators and whitespace of every kind.
+_INDICATOR_TEXTS = st.tuples(
+    st.lists(st.sampled_from(_INDICATOR_PIECES), max_size=8),
+    st.lists(st.sampled_from([" ", "", ", ", "!", "\n", "\t", "\u00a0", "\u2003"]),
+             min_size=8, max_size=8),
+).map(lambda ps: "".join(p + s for p, s in zip(*ps, strict=False)))
+
+
 def _indicators_without_shortcut(text: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     # Every gate open: lexicons and characters, whatever the chunks' kept bits say.
     with monkeypatch.context() as m:
@@ -204,25 +212,19 @@ def _indicators_without_shortcut(text: str, monkeypatch: pytest.MonkeyPatch) -> 
         return indicators.find_indicators(text)
 
 
-@given(st.lists(st.sampled_from(_INDICATOR_PIECES), max_size=8),
-       st.lists(st.sampled_from([" ", "", ", ", "!", "\n", "\t", "\u00a0", "\u2003"]),
-                min_size=8, max_size=8))
+@given(_INDICATOR_TEXTS)
 @settings(max_examples=400, deadline=None)
 def test_indicator_lexicon_shortcut_finds_what_the_regexes_find(
-        pieces: list[str], seps: list[str]) -> None:
-    text = "".join(p + s for p, s in zip(pieces, seps, strict=False))
+        text: str) -> None:
     with pytest.MonkeyPatch.context() as mp:
         assert indicators.find_indicators(text) == _indicators_without_shortcut(text, mp)
 
 
-@given(st.lists(st.sampled_from(_INDICATOR_PIECES), max_size=8),
-       st.lists(st.sampled_from([" ", "", ", ", "!", "\n", "\t", "\u00a0", "\u2003"]),
-                min_size=8, max_size=8))
+@given(_INDICATOR_TEXTS)
 @settings(max_examples=300, deadline=None)
 def test_a_texts_indicator_gates_are_its_chunks_gates_together(
-        pieces: list[str], seps: list[str]) -> None:
+        text: str) -> None:
     # What lets the scan keep gate bits per chunk (``scan.py``).
-    text = "".join(p + s for p, s in zip(pieces, seps, strict=False))
     together = 0
     for chunk in text.split():
         together |= indicators.chunk_gates(chunk)
