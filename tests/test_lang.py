@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sextortion_signals import lang
-from sextortion_signals.normalize import normalize
+from sextortion_signals.text import language as lang
+from sextortion_signals.text.normalize import normalize
 
 from .conftest import signal_cases
 

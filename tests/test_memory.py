@@ -1,5 +1,6 @@
-"""A long-running service reads endless new words (typos, links, hashes): past a budget,
-the words a batch teaches spaCy are dropped after it, without changing any result."""
+"""A long-running service reads endless new words (typos, links, hashes): past a budget a
+component starts a fresh tokenizer and matcher, without changing any result, and threads
+scoring at once get the results they would get alone."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import threading
 import pytest
 
 import sextortion_signals as ss
-from sextortion_signals.signals import pipe
-from sextortion_signals.signals.pipe import build_nlp
+from sextortion_signals.match import component
+from sextortion_signals.match.analyze import default_analyzer
 
 
 def _texts(seed: int, n: int = 60) -> list[str]:
@@ -23,31 +24,29 @@ def _texts(seed: int, n: int = 60) -> list[str]:
 
     fixed = ["send me 150$ now or i post your pics", "j'ai tes photos, paye ce soir",
              "are you home alone? dont tell your mom", "t'as quel âge ? tu es en 4e ?"]
-    # New words in messages the gate lets through (so that they are tokenized).
+    # New words in messages the prefilter lets through (so that they are tokenized).
     return [f"{fixed[i % len(fixed)]} {word()} {word()}" for i in range(n)]
 
 
-def test_words_past_the_budget_are_dropped_and_results_do_not_change(
+def test_a_full_vocab_starts_afresh_and_results_do_not_change(
         monkeypatch: pytest.MonkeyPatch) -> None:
     scorer = ss.Scorer()
     texts = _texts(1)
     expected = [r.to_dict() for r in scorer.score_many(texts)]
-    monkeypatch.setattr(pipe, "MAX_LEXEMES", 0)  # every batch in a memory zone
+    en = default_analyzer().components["en"]
+    before = en.engine()
+    monkeypatch.setattr(component, "MAX_LEXEMES", len(before.nlp.vocab) + 1)
+    assert [r.to_dict() for r in scorer.score_many(_texts(2))]  # fills the vocab
     assert [r.to_dict() for r in scorer.score_many(texts)] == expected
-    strings = {lang: len(build_nlp(lang).vocab.strings) for lang in ("en", "fr")}
-    new = _texts(2)
-    assert len(scorer.score_many(new)) == len(new)
-    assert {lang: len(build_nlp(lang).vocab.strings) for lang in ("en", "fr")} == strings
-    # Below the budget, a pipeline still learns the words it reads.
-    monkeypatch.setattr(pipe, "MAX_LEXEMES", 10**9)
-    scorer.score_many(_texts(3))
-    assert len(build_nlp("en").vocab.strings) > strings["en"]
+    after = en.engine()
+    assert after is not before  # a fresh engine...
+    assert len(after.nlp.vocab) < len(before.nlp.vocab) + 200  # ...with a small vocab
+    assert after.matcher.prefilter is before.matcher.prefilter  # the prefilter is kept
 
 
-def test_threads_scoring_at_once_past_the_budget_get_the_same_results(
+def test_threads_scoring_at_once_get_the_results_they_get_alone(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # A memory zone frees what any thread made during it: pipelines are used one at a time.
-    monkeypatch.setattr(pipe, "MAX_LEXEMES", 0)
+    monkeypatch.setattr(component, "MAX_LEXEMES", 0)  # a fresh engine on every batch
     scorer = ss.Scorer()
     batches = [_texts(10 + k, 40) for k in range(4)]
     expected = [[r.to_dict() for r in scorer.score_many(b)] for b in batches]
@@ -56,7 +55,7 @@ def test_threads_scoring_at_once_past_the_budget_get_the_same_results(
 
     def work(k: int) -> None:
         try:
-            for _ in range(3):
+            for _ in range(2):
                 got[k] = [r.to_dict() for r in scorer.score_many(batches[k], batch_size=7)]
         except BaseException as err:  # reported below, with the thread's result
             errors.append(err)

@@ -66,7 +66,7 @@ def test_nan_weights_rejected() -> None:
 
 def test_corrupt_and_pickled_files_are_rejected_not_executed(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_bytes(b"\x00\x01garbage")
-    with pytest.raises(ss.ModelFormatError, match="not valid JSON"):
+    with pytest.raises(ss.ModelFormatError, match="not a valid model file"):
         load_model(tmp_path)
 
     class Boom:
@@ -91,3 +91,50 @@ def test_readme_documents_every_feature() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     missing = [name for name in feature_table() if f"`{name}`" not in readme]
     assert not missing, f"README feature table lacks {missing}"
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+    ('{"format_version": ' + "9" * 401 + "}", "digits"),
+    ('{"x": NaN}', "NaN"),
+    ('{"x": Infinity}', "Infinity"),
+    ("\udcff".encode("utf-8", "surrogatepass").decode("latin-1"), "not a valid model file"),
+])
+def test_hostile_model_files_raise_model_format_error(tmp_path: Path, payload: str,
+                                                      message: str) -> None:
+    path = tmp_path / "model.json"
+    path.write_text(payload, encoding="utf-8")
+    with pytest.raises(ss.ModelFormatError, match=message):
+        ss.load_model(path)
+
+
+def test_nan_threshold_is_rejected(tmp_path: Path) -> None:
+    raw = json.loads(default_model_path().read_text())
+    raw["heads"]["sextortion"]["thresholds"]["alert"] = float("nan")
+    (tmp_path / "model.json").write_text(json.dumps(raw))  # json writes NaN
+    with pytest.raises(ss.ModelFormatError, match="NaN"):
+        ss.load_model(tmp_path)
+
+
+def test_oversized_model_files_are_refused_before_reading(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from sextortion_signals import model
+
+    monkeypatch.setattr(model, "MAX_MODEL_BYTES", 100)
+    (tmp_path / "model.json").write_text(" " * 200)
+    with pytest.raises(ss.ModelFormatError, match="larger than any model"):
+        ss.load_model(tmp_path)
+
+
+def test_too_many_coefficients_are_refused_before_the_schema(tmp_path: Path) -> None:
+    raw = json.loads(default_model_path().read_text())
+    raw["heads"]["sextortion"]["coef"] = [0.0] * 200_000
+    (tmp_path / "model.json").write_text(json.dumps(raw))
+    with pytest.raises(ss.ModelFormatError, match="200000 values"):
+        ss.load_model(tmp_path)
+
+
+@pytest.mark.parametrize("path", ["x" * 5000, "\x00bad", "/proc/self/mem/model.json"])
+def test_unreadable_paths_raise_model_format_error(path: str) -> None:
+    with pytest.raises(ss.ModelFormatError):
+        ss.load_model(path)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sextortion_signals import extract_signals
-from sextortion_signals.normalize import normalize
+from sextortion_signals.text.normalize import normalize
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from sextortion_signals import RuleFormatError, UnknownSignalError
-from sextortion_signals.signals import registry
-from sextortion_signals.signals.pipe import SignalMatcher, build_nlp
+from sextortion_signals.match.component import blank
+from sextortion_signals.match.matcher import SignalMatcher
+from sextortion_signals.rules import registry
+from sextortion_signals.rules.compile import compile_rules
 
 from .conftest import signal_cases
 
@@ -70,7 +72,22 @@ def test_spacy_rejects_invalid_pattern_with_rule_id() -> None:
     bad = registry.parse_rules(['{"id": "age_probe/en/bad", "pattern": [{"LOWERR": "x"}]}'],
                                "age_probe", "en", "t.jsonl")
     with pytest.raises(RuleFormatError, match="age_probe/en/bad"):
-        SignalMatcher(build_nlp("en"), rules=bad)
+        SignalMatcher(compile_rules("en", bad, {}), blank("en"))
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_rule_examples_fire_and_counter_examples_do_not(lang: str) -> None:
+    from sextortion_signals import extract_signals
+
+    checked = 0
+    for rule in registry.rules_for(lang):
+        for text in rule.examples:
+            assert any(h.rule_id == rule.id for h in extract_signals(text)), (rule.id, text)
+            checked += 1
+        for text in rule.counter_examples:
+            assert not any(h.name == rule.signal for h in extract_signals(text)), (rule.id, text)
+            checked += 1
+    assert checked or lang == "fr"
 
 
 def test_registry_snapshot_is_current() -> None:

@@ -53,7 +53,7 @@ def conversation_of(raw: Any) -> tuple[Any, Any]:
 
 def _batches(fh: IO[str], size: int, strict: bool,
              errors: list[int]) -> Iterator[list[tuple[int, Any, Any]]]:
-    from .messages import coerce_conversation
+    from .inputs import coerce_conversation
 
     batch: list[tuple[int, Any, Any]] = []
     for lineno, line in enumerate(fh, 1):
@@ -78,8 +78,8 @@ def _batches(fh: IO[str], size: int, strict: bool,
 
 
 def _scorer(model: str | None) -> Any:
+    from .api import Scorer
     from .model import load_model
-    from .scoring import Scorer
 
     return Scorer(load_model(model) if model else None)
 
@@ -171,7 +171,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         train, valid = _split_valid(train)
     cfg = TrainConfig(seed=args.seed, C=args.C, alert_precision=args.precision)
-    model = train_model(train, valid, cfg, progress=args.progress is not False)
+    model = train_model(train, valid, cfg)
     for test in args.test or []:
         report = evaluate(model, read_labelled(test), early_warning=True)
         model.metrics.setdefault("tests", {})[Path(test).stem] = report

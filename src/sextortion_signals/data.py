@@ -9,6 +9,8 @@ JSONL, one conversation per line::
 ``labels`` may be replaced by ``kind`` (the external evaluation format): ``sextortion_scam``
 means sextortion = 1, anything else 0. CSV, one message per row, rows of a conversation
 consecutive: ``conversation_id,text[,sender,timestamp,lang,category],grooming,sextortion``.
+Files are UTF-8, with or without a byte-order mark; anything else is an error that says
+how to convert it. Extra JSONL keys and CSV columns are kept as metadata.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +37,20 @@ class Labelled:
     where: str = ""  # "file:line", for error messages
     # Per label: first message carrying a tactic of that label (from per-message "tags").
     first_risk_by_label: dict[str, int] | None = None
+    tags: list[list[str]] | None = None  # per message: the tactics its writer meant
+    metadata: dict[str, Any] = field(default_factory=dict)  # any other field (author...)
 
     def first_risk(self, label: str) -> int | None:
         if self.first_risk_by_label is not None:
             return self.first_risk_by_label.get(label)
         return self.first_risk_index
+
+
+_JSONL_KEYS = frozenset({"id", "messages", "labels", "kind", "lang", "category",
+                         "first_risk_index", "tags"})
+
+
+_CSV_CONVERSATION_KEYS = frozenset({"conversation_id", "lang", "category", *LABELS})
 
 
 def _labels(raw: dict[str, Any], where: str) -> dict[str, int]:
@@ -65,7 +76,7 @@ def _labels(raw: dict[str, Any], where: str) -> dict[str, int]:
 def _first_risk_by_label(tags: Any) -> dict[str, int] | None:
     if not isinstance(tags, list):
         return None
-    from .signals.registry import available
+    from .rules.registry import available
 
     category = {s.name: s.category for s in available()}
     out: dict[str, int] = {}
@@ -77,42 +88,66 @@ def _first_risk_by_label(tags: Any) -> dict[str, int] | None:
     return out
 
 
-def _from_jsonl(path: Path) -> Iterator[Labelled]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a UTF-8 file (a byte-order mark is skipped)."""
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise TrainingDataError(f"{where}: invalid JSON ({err.msg})") from None
-            if not isinstance(raw, dict) or not isinstance(raw.get("messages"), list):
-                raise TrainingDataError(f"{where}: each line must be an object with a "
-                                        "'messages' list")
-            fri = raw.get("first_risk_index")
-            yield Labelled(str(raw.get("id", lineno)), raw["messages"], _labels(raw, where),
-                           raw.get("lang"), raw.get("category") or raw.get("kind"),
-                           fri if isinstance(fri, int) else None, where,
-                           _first_risk_by_label(raw.get("tags")))
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise TrainingDataError(
+                    f"{path}:{lineno}: not UTF-8 (byte {raw[err.start]:#04x} at column "
+                    f"{err.start + 1}); convert the file, e.g. `iconv -f latin1 -t utf-8`"
+                ) from None
+
+
+def _from_jsonl(path: Path) -> Iterator[Labelled]:
+    for lineno, line in _lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            raw = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as err:
+            reason = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+            raise TrainingDataError(f"{where}: invalid JSON ({reason})") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("messages"), list):
+            raise TrainingDataError(f"{where}: each line must be an object with a "
+                                    "'messages' list")
+        fri = raw.get("first_risk_index")
+        tags = raw.get("tags")
+        yield Labelled(str(raw.get("id", lineno)), raw["messages"], _labels(raw, where),
+                       raw.get("lang"), raw.get("category") or raw.get("kind"),
+                       fri if isinstance(fri, int) else None, where,
+                       _first_risk_by_label(tags), tags if isinstance(tags, list) else None,
+                       {k: v for k, v in raw.items() if k not in _JSONL_KEYS})
 
 
 def _from_csv(path: Path) -> Iterator[Labelled]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        need = {"conversation_id", "text", *LABELS}
-        missing = need - set(reader.fieldnames or [])
-        if missing:
-            raise TrainingDataError(f"{path}:1: CSV header lacks {sorted(missing)}; expected "
-                                    "conversation_id,text,sender,timestamp,grooming,sextortion")
-        current: list[tuple[int, dict[str, str]]] = []
-        for lineno, row in enumerate(reader, 2):
-            if current and row["conversation_id"] != current[0][1]["conversation_id"]:
-                yield _csv_conversation(path, current)
-                current = []
-            current.append((lineno, row))
-        if current:
+    reader = csv.DictReader(line for _, line in _lines(path))
+    need = {"conversation_id", "text", *LABELS}
+    missing = need - set(reader.fieldnames or [])
+    if missing:
+        raise TrainingDataError(f"{path}:1: CSV header lacks {sorted(missing)}; expected "
+                                "conversation_id,text,sender,timestamp,grooming,sextortion")
+    current: list[tuple[int, dict[str, str]]] = []
+    ended: dict[str, int] = {}  # conversation id -> its last line
+    for row in reader:
+        lineno = reader.line_num
+        cid = row["conversation_id"]
+        if current and cid != current[0][1]["conversation_id"]:
+            ended[current[0][1]["conversation_id"]] = current[-1][0]
             yield _csv_conversation(path, current)
+            current = []
+        if not current and cid in ended:
+            raise TrainingDataError(
+                f"{path}:{lineno}: conversation {cid!r} continues here but its rows ended "
+                f"at line {ended[cid]}; put the rows of a conversation next to each other")
+        current.append((lineno, row))
+    if current:
+        yield _csv_conversation(path, current)
 
 
 def _csv_conversation(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Labelled:
@@ -125,7 +160,8 @@ def _csv_conversation(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Lab
             if _int(row[lb], f"{path}:{lineno}", lb) != labels[lb]:
                 raise TrainingDataError(f"{path}:{lineno}: {lb} differs from the first row of "
                                         f"conversation {first['conversation_id']!r}")
-    messages = [{"text": row["text"], "sender": row.get("sender") or None,
+    messages = [{**{k: v for k, v in row.items() if k not in _CSV_CONVERSATION_KEYS and v},
+                 "text": row["text"], "sender": row.get("sender") or None,
                  "timestamp": row.get("timestamp") or None} for _, row in rows]
     return Labelled(first["conversation_id"], messages, labels, first.get("lang") or None,
                     first.get("category") or None, None, where)

@@ -10,33 +10,39 @@ from typing import Any
 
 import numpy as np
 
+from .api import Scorer
 from .data import Labelled
-from .messages import coerce_conversation
+from .inputs import Conversation, coerce_conversation
+from .match.analyze import MessageAnalysis
 from .model import Model
-from .scoring import Featurized, Scorer, featurize_many
 
 
 @dataclass
 class Scored:
     item: Labelled
-    featurized: Featurized
+    conversation: Conversation
+    analyses: tuple[MessageAnalysis, ...]
     probs: dict[str, float]
 
 
 def score_labelled(scorer: Scorer, items: Iterable[Labelled], batch: int = 512,
                    progress: bool = False) -> list[Scored]:
+    """Score labelled conversations, keeping their analyses (for early warning)."""
     from tqdm import tqdm
 
     out: list[Scored] = []
     buf: list[Labelled] = []
 
     def flush() -> None:
-        feats = featurize_many([coerce_conversation(it.messages, scorer.limits)
-                                for it in buf])
-        P = scorer.model.probabilities(scorer.vectorize(feats))
-        for it, f, p in zip(buf, feats, P, strict=True):
-            out.append(Scored(it, f, dict(zip(scorer.model.labels, map(float, p),
-                                                strict=True))))
+        convs = [coerce_conversation(it.messages, scorer.limits, it.where) for it in buf]
+        analysed = scorer.analyzer.analyse(convs)
+        X = np.zeros((len(convs), len(scorer.vectorizer.feature_names)))
+        for i, (conv, analyses) in enumerate(zip(convs, analysed, strict=True)):
+            scorer.vectorizer.row(scorer.vectorizer.state(conv, analyses), X[i])
+        P = scorer.model.probabilities(X)
+        for it, conv, analyses, p in zip(buf, convs, analysed, P, strict=True):
+            out.append(Scored(it, conv, analyses,
+                              dict(zip(scorer.model.labels, map(float, p), strict=True))))
         buf.clear()
 
     with tqdm(desc="scoring", unit=" conv", disable=not progress, leave=False) as bar:
@@ -98,7 +104,9 @@ def label_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, A
 
 def early_warning_delays(scorer: Scorer, scored: Sequence[Scored], label: str) -> list[int]:
     """Messages between the first risky message and the first alert when the conversation
-    is scored message by message (only positives with a known first_risk_index)."""
+    is followed message by message (only positives with a known first risky message)."""
+    from .features import ConversationState
+
     head = scorer.model.heads[label]
     j = scorer.model.labels.index(label)
     delays: list[int] = []
@@ -106,12 +114,16 @@ def early_warning_delays(scorer: Scorer, scored: Sequence[Scored], label: str) -
         fri = s.item.first_risk(label)
         if not s.item.labels.get(label) or fri is None:
             continue
-        f = s.featurized
-        n = len(f.analyses)
-        for k in range(fri + 1, n + 1):
-            x = scorer.vectorizer.transform_one(f.conversation, f.analyses, f.indicators, k)
+        state = ConversationState()
+        n = len(s.analyses)
+        for k, (msg, analysis) in enumerate(zip(s.conversation.messages, s.analyses,
+                                                strict=True)):
+            state.add(analysis, msg.sender, msg.timestamp)
+            if k < fri:
+                continue
+            x = scorer.vectorizer.row(state)
             if scorer.model.probabilities(x[None, :])[0, j] >= head.alert:
-                delays.append(k - 1 - fri)
+                delays.append(k - fri)
                 break
         else:
             delays.append(n - fri)  # never alerted: counted as the whole rest of the chat

@@ -4,56 +4,22 @@ plain-language text a moderator reads. Everything here is plain, serialisable da
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._plain import flat_dict
-from .extract import SignalHit
-from .features import FeatureEvidence, evidence_map, feature_table
-from .indicators import Indicator
-from .signals import registry
+from .features import evidence_map, feature_table
+from .results import Contribution, Evidence, Indicator, SignalHit
+from .rules import registry
 
 if TYPE_CHECKING:
     from .model import Model
-    from .scoring import ScoreResult
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    kind: str  # "signal" | "indicator"
-    name: str
-    message_index: int
-    start: int
-    end: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Contribution:
-    feature: str
-    description: str
-    value: float  # the feature's value
-    contribution: float  # weight * value, in calibrated log-odds
-    share: float  # contribution / sum of |contributions| of this label
-    evidence: tuple[Evidence, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = flat_dict(self)
-        d["evidence"] = [flat_dict(e) for e in self.evidence]
-        return d
-
-
-@lru_cache(maxsize=1)
-def _evidence_map() -> dict[str, FeatureEvidence]:
-    return evidence_map()
+    from .results import ScoreResult
 
 
 def _evidence(feature: str, hits: Sequence[SignalHit],
               indicators: Sequence[Indicator]) -> tuple[Evidence, ...]:
-    spec = _evidence_map().get(feature)
+    spec = evidence_map().get(feature)
     if spec is None:
         return ()
     out = [Evidence("signal", h.name, h.message_index, h.start, h.end, h.text)
@@ -64,9 +30,9 @@ def _evidence(feature: str, hits: Sequence[SignalHit],
 
 
 def build_contributions(model: Model, x: np.ndarray, hits: Sequence[SignalHit],
-                        indicators: Sequence[Indicator]) -> dict[str, list[Contribution]]:
+                        indicators: Sequence[Indicator]) -> dict[str, tuple[Contribution, ...]]:
     table = feature_table()
-    out: dict[str, list[Contribution]] = {}
+    out: dict[str, tuple[Contribution, ...]] = {}
     for label, head in model.heads.items():
         contrib = head.weights * x
         total = float(np.abs(contrib).sum()) or 1.0
@@ -74,7 +40,7 @@ def build_contributions(model: Model, x: np.ndarray, hits: Sequence[SignalHit],
                               float(contrib[j]) / total, _evidence(name, hits, indicators))
                  for j, name in enumerate(model.feature_names) if contrib[j] != 0.0]
         items.sort(key=lambda c: (-abs(c.contribution), c.feature))
-        out[label] = items
+        out[label] = tuple(items)
     return out
 
 
@@ -86,7 +52,7 @@ def explain_text(result: ScoreResult, top: int = 5) -> str:
     for label, items in result.contributions.items():
         raising = [c for c in items if c.contribution > 0][:top]
         lowering = [c for c in items if c.contribution < 0][:2]
-        head = result._model.heads[label]
+        head = result.model.heads[label]
         if result.scores[label] < min(head.review, 0.05) and label not in result.labels:
             continue
         lines.append(f"\n{label}: {result.scores[label]:.0%}")

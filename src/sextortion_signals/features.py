@@ -1,49 +1,66 @@
-"""Where signal hits become a vector: conversation-level features for the linear model.
+"""Where evidence becomes a vector: conversation-level features for the linear model.
 
-Every feature is documented in ``FEATURES`` (name -> what it measures) and listed in the
-README's feature table. Values are non-negative and small (mostly 0..1, a few log counts),
-so a feature's contribution to the log-odds is simply ``weight * value``: zero when the
-feature is absent.
+A conversation's features are folded message by message into a ``ConversationState``
+(``add`` costs O(1) amortised and the state's size does not grow with the conversation),
+so scoring a whole conversation and following it message by message (``Monitor``) are
+the same computation. ``FEATURES`` documents every column (name -> what it measures);
+values are non-negative and small, so a feature's contribution to the log-odds is
+``weight * value``: zero when the feature is absent.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._store import keep
-from .extract import MessageAnalysis
-from .indicators import Indicator
-from .messages import Conversation
-from .signals import registry
+from .rules import registry
 
-_RISK_CATEGORIES = ("grooming", "sextortion")
-_CLAIMS = frozenset({"possession_claim", "fabrication_claim"})
-_DEMANDS = frozenset({"payment_demand", "content_demand"})
-_CONTACT_REQUESTS = frozenset({"image_or_call_request", "meeting_request", "platform_move"})
+if TYPE_CHECKING:
+    from .inputs import Conversation
+    from .match.analyze import MessageAnalysis
+
+_CLAIMS = ("fabrication_claim", "possession_claim")
+_DEMANDS = ("content_demand", "payment_demand")
+_CONTACT_REQUESTS = ("image_or_call_request", "meeting_request", "platform_move")
 _HANDLE_KINDS = frozenset({"crypto_wallet", "cashtag"})
-_BURST_WINDOW = 600.0  # seconds: "many messages within minutes"
-_RECENT = 5  # messages counted as "recent"
-_COUNT_CAP = 8
-_MAX_SINGLE_ROWS = 4096
+BURST_WINDOW = 600.0  # seconds: "many messages within minutes"
+RECENT = 5  # messages counted as "recent"
+COUNT_CAP = 8
 
 
-def _risk_signals() -> tuple[str, ...]:
-    return tuple(s.name for s in registry.available() if s.category in _RISK_CATEGORIES)
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The signal names by category, read once from the registry."""
+
+    sextortion: frozenset[str]
+    grooming: frozenset[str]
+    context: tuple[str, ...]  # context signals that can lower risk (not age_disclosure)
+
+    @property
+    def risk(self) -> frozenset[str]:
+        return self.sextortion | self.grooming
 
 
-def _context_signals() -> tuple[str, ...]:
-    return tuple(s.name for s in registry.available()
-                 if s.category == "context" and s.name != "age_disclosure")
+@cache
+def vocabulary() -> Vocabulary:
+    specs = registry.available()
+    return Vocabulary(frozenset(s.name for s in specs if s.category == "sextortion"),
+                      frozenset(s.name for s in specs if s.category == "grooming"),
+                      tuple(s.name for s in specs
+                            if s.category == "context" and s.name != "age_disclosure"))
 
 
+@cache
 def feature_table() -> dict[str, str]:
     """Feature name -> one-line description (the documented feature table)."""
-    table = {f"signal:{s}": f"'{s}' fired somewhere in the conversation (0/1)"
-             for s in _risk_signals()}
+    risk = [s.name for s in registry.available() if s.category in ("grooming", "sextortion")]
+    table = {f"signal:{s}": f"'{s}' fired somewhere in the conversation (0/1)" for s in risk}
     table.update({
         "count:risky_messages": "log(1 + messages carrying a grooming or sextortion signal), "
                                 "capped at 8 messages",
@@ -60,7 +77,7 @@ def feature_table() -> dict[str, str]:
         "pair:age_probe_and_image_request": "age_probe AND image_or_call_request both present",
         "pair:secrecy_and_contact_request": "secrecy_request AND an image/call, meeting or "
                                             "platform-move request",
-        "recency:risk_in_last_messages": f"a risk signal in the last {_RECENT} messages",
+        "recency:risk_in_last_messages": f"a risk signal in the last {RECENT} messages",
         "burst:risky_messages_10min": "log(1 + most risky messages one sender sent within "
                                       "10 minutes); needs timestamps",
         "burst:messages_per_minute": "log(1 + highest messages/minute of one sender over 10 "
@@ -72,23 +89,23 @@ def feature_table() -> dict[str, str]:
         "indicator:deadline": "a duration or deadline ('10 min', '48h', 'ce soir')",
     })
     table.update({f"context:{c}": f"share of risky messages that also carry '{c}' "
-                                  "(expected to lower risk)" for c in _context_signals()})
+                                  "(expected to lower risk)" for c in vocabulary().context})
     return table
 
 
 @dataclass(frozen=True, slots=True)
 class FeatureEvidence:
-    """What each feature was computed from, kept to explain contributions lazily."""
+    """What a feature is computed from: its evidence in an explanation."""
 
-    signals: tuple[str, ...] = ()  # signal names whose hits are the evidence
-    indicators: tuple[str, ...] = ()  # indicator kinds
-    messages: tuple[int, ...] = ()  # caller message indices (bursts)
+    signals: tuple[str, ...] = ()
+    indicators: tuple[str, ...] = ()
 
 
+@cache
 def evidence_map() -> dict[str, FeatureEvidence]:
-    risk = _risk_signals()
-    sext = tuple(s.name for s in registry.available() if s.category == "sextortion")
-    groom = tuple(s.name for s in registry.available() if s.category == "grooming")
+    v = vocabulary()
+    risk = tuple(sorted(v.risk))
+    sext, groom = tuple(sorted(v.sextortion)), tuple(sorted(v.grooming))
     ev = {f"signal:{s}": FeatureEvidence((s,)) for s in risk}
     ev.update({
         "count:risky_messages": FeatureEvidence(risk),
@@ -96,184 +113,140 @@ def evidence_map() -> dict[str, FeatureEvidence]:
         "count:grooming_hits": FeatureEvidence(groom),
         "sender:sextortion_tactics": FeatureEvidence(sext),
         "sender:grooming_tactics": FeatureEvidence(groom),
-        "order:claim_then_threat": FeatureEvidence((*sorted(_CLAIMS), "threat_to_share")),
-        "order:threat_then_demand": FeatureEvidence(("threat_to_share", *sorted(_DEMANDS))),
-        "order:demand_then_deadline": FeatureEvidence((*sorted(_DEMANDS), "deadline_urgency")),
+        "order:claim_then_threat": FeatureEvidence((*_CLAIMS, "threat_to_share")),
+        "order:threat_then_demand": FeatureEvidence(("threat_to_share", *_DEMANDS)),
+        "order:demand_then_deadline": FeatureEvidence((*_DEMANDS, "deadline_urgency")),
         "pair:threat_and_payment": FeatureEvidence(("threat_to_share", "payment_demand")),
         "pair:threat_and_content": FeatureEvidence(("threat_to_share", "content_demand")),
-        "pair:claim_and_threat": FeatureEvidence((*sorted(_CLAIMS), "threat_to_share")),
+        "pair:claim_and_threat": FeatureEvidence((*_CLAIMS, "threat_to_share")),
         "pair:age_probe_and_image_request": FeatureEvidence(("age_probe",
                                                              "image_or_call_request")),
         "pair:secrecy_and_contact_request": FeatureEvidence(("secrecy_request",
-                                                             *sorted(_CONTACT_REQUESTS))),
+                                                             *_CONTACT_REQUESTS)),
         "recency:risk_in_last_messages": FeatureEvidence(risk),
         "age:disclosed_by_other_side": FeatureEvidence(("age_disclosure",)),
         "indicator:amount": FeatureEvidence(indicators=("amount",)),
         "indicator:payment_handle": FeatureEvidence(indicators=tuple(sorted(_HANDLE_KINDS))),
         "indicator:deadline": FeatureEvidence(indicators=("deadline",)),
     })
-    ev.update({f"context:{c}": FeatureEvidence((c,)) for c in _context_signals()})
+    ev.update({f"context:{c}": FeatureEvidence((c,)) for c in v.context})
     return ev
 
 
-def _before(a: int | None, b: int | None) -> bool:
-    return a is not None and b is not None and a <= b
+@dataclass(slots=True)
+class _SenderWindow:
+    """One sender's messages of the last ``BURST_WINDOW`` seconds (two pointers)."""
+
+    events: deque[tuple[float, bool]] = field(default_factory=deque)
+    risky: int = 0
+
+    def add(self, t: float, risky: bool) -> tuple[int, int]:
+        """Add a message; returns (messages, risky messages) in the window ending at it."""
+        if self.events and t < self.events[-1][0]:  # out of order: a new window
+            self.events.clear()
+            self.risky = 0
+        self.events.append((t, risky))
+        self.risky += risky
+        while t - self.events[0][0] > BURST_WINDOW:
+            self.risky -= self.events.popleft()[1]
+        return len(self.events), self.risky
 
 
-class FeatureVectorizer:
-    """Turns (conversation, per-message analyses, indicators) into a feature vector.
+@dataclass(slots=True)
+class ConversationState:
+    """Everything the features need, folded message by message (see ``add``)."""
 
-    Stateless apart from the feature list, like a fitted scikit-learn transformer whose
-    ``fit`` is a no-op; ``get_feature_names_out()`` gives the column order.
-    """
+    n: int = 0  # messages added
+    first_at: dict[str, int] = field(default_factory=dict)  # signal -> first message
+    risky_messages: int = 0
+    last_risky: int = -1
+    sextortion_hits: int = 0
+    grooming_hits: int = 0
+    tactics: dict[str | None, tuple[set[str], set[str]]] = field(default_factory=dict)
+    context_counts: dict[str, int] = field(default_factory=dict)
+    age_senders: set[str | None] = field(default_factory=set)
+    risky_senders: set[str | None] = field(default_factory=set)
+    indicator_kinds: set[str] = field(default_factory=set)
+    timed: bool = False
+    windows: dict[str | None, _SenderWindow] = field(default_factory=dict)
+    best_burst: int = 0
+    best_risky_burst: int = 0
 
-    def __init__(self, feature_names: Sequence[str] | None = None) -> None:
-        table = feature_table()
-        names = tuple(feature_names) if feature_names is not None else tuple(table)
-        unknown = [n for n in names if n not in table]
-        if unknown:
-            raise ValueError(f"unknown feature(s) {unknown}; this library version knows: "
-                             f"{', '.join(table)}")
-        self.feature_names = names
-        self._col = {n: i for i, n in enumerate(names)}
-        self._risk = frozenset(_risk_signals())
-        self._sext = frozenset(s.name for s in registry.available()
-                               if s.category == "sextortion")
-        self._groom = frozenset(s.name for s in registry.available()
-                                if s.category == "grooming")
-        self._context = _context_signals()
-        self._signal_feature = {s: f"signal:{s}" for s in self._risk}
-        self._context_feature = {c: f"context:{c}" for c in self._context}
-        # Row of a one-message, untimed conversation, by all ``_values`` reads of it (see
-        # ``_single_key``): most scored items are single messages, and their hits come in
-        # few combinations. Bounded: cleared when full.
-        self._single_rows: dict[tuple[object, ...], tuple[tuple[int, float], ...]] = {}
-
-    def get_feature_names_out(self) -> np.ndarray:
-        return np.asarray(self.feature_names, dtype=object)
-
-    def transform_one(self, conv: Conversation, analyses: Sequence[MessageAnalysis],
-                      indicators: Sequence[Indicator], upto: int | None = None) -> np.ndarray:
-        """Feature vector of the conversation, or of its first ``upto`` messages (used to
-        measure early warning: message-by-message scoring without re-extracting)."""
-        n = len(analyses) if upto is None else min(upto, len(analyses))
-        X = np.zeros((1, len(self.feature_names)))
-        self._fill(X, 0, conv, analyses, indicators, n)
-        return np.asarray(X[0])
-
-    def transform_many(self, items: Sequence[tuple[Conversation, Sequence[MessageAnalysis],
-                                                   Sequence[Indicator]]]) -> np.ndarray:
-        """Rows of ``transform_one``, one per (conversation, analyses, indicators)."""
-        X = np.zeros((len(items), len(self.feature_names)))
-        for row, (conv, analyses, indicators) in enumerate(items):
-            self._fill(X, row, conv, analyses, indicators, len(analyses))
-        return X
-
-    @staticmethod
-    def _single_key(conv: Conversation, analyses: Sequence[MessageAnalysis],
-                    indicators: Sequence[Indicator], n: int) -> tuple[object, ...] | None:
-        """For a conversation of one untimed message: everything ``_values`` reads of it
-        (hit names in order, indicator kinds, whether the sender is known; with a single
-        sender nothing else about it matters). None for any other conversation."""
-        if n != 1 or len(conv.messages) != 1 or conv.messages[0].timestamp is not None:
-            return None
-        return (tuple(h.name for h in analyses[0].hits), frozenset(i.kind for i in indicators),
-                conv.messages[0].sender is None)
-
-    def _fill(self, X: np.ndarray, row: int, conv: Conversation,
-              analyses: Sequence[MessageAnalysis], indicators: Sequence[Indicator],
-              n: int) -> None:
-        """Write the non-zero features into row ``row`` of ``X`` (zeros on entry; no view
-        of the row is made for the many rows that stay zero)."""
-        if (n == 1 and not indicators and not analyses[0].hits and len(conv.messages) == 1
-                and conv.messages[0].timestamp is None):
-            return  # most messages: one untimed message, no hit, no indicator: all zero
-        key = self._single_key(conv, analyses, indicators, n)
-        if key is None:
-            self._place(X, row, self._values(conv, analyses, indicators, n))
-            return
-        cells = self._single_rows.get(key)
-        if cells is None:
-            col_of = self._col
-            cells = tuple((col_of[name], value) for name, value
-                          in self._values(conv, analyses, indicators, n).items()
-                          if value and name in col_of)
-            keep(self._single_rows, key, cells, _MAX_SINGLE_ROWS)
-        for col, value in cells:
-            X[row, col] = value
-
-    def _values(self, conv: Conversation, analyses: Sequence[MessageAnalysis],
-                indicators: Sequence[Indicator], n: int) -> dict[str, float]:
-        """Feature values of the first ``n`` messages (absent features may be left out)."""
-        if not indicators and not any(a.hits for a in analyses[:n]):
-            # Only the burst features can be non-zero.
-            return self._bursts(conv, [], n)
-        f: dict[str, float] = {}
-        first_at: dict[str, int] = {}
-        risky_msgs: list[int] = []  # positions (0..n-1) of risky messages
-        sender_tactics: dict[str | None, tuple[set[str], set[str]]] = {}
-        sext_hits = groom_hits = 0
-        ctx_counts = dict.fromkeys(self._context, 0)
-        age_senders: list[str | None] = []
-        risky_senders: set[str | None] = set()
-        for pos in range(n):
-            names = [h.name for h in analyses[pos].hits]
-            sender = conv.messages[pos].sender
-            risk_here = [s for s in names if s in self._risk]
-            for s in names:
-                first_at.setdefault(s, pos)
-            if "age_disclosure" in names:
-                age_senders.append(sender)
-            if not risk_here:
-                continue
-            risky_msgs.append(pos)
-            risky_senders.add(sender)
-            sext_set, groom_set = sender_tactics.setdefault(sender, (set(), set()))
+    def add(self, analysis: MessageAnalysis, sender: str | None,
+            timestamp: float | None) -> None:
+        """Fold one message in (messages in conversation order)."""
+        v = vocabulary()
+        pos = self.n
+        self.n += 1
+        names = [h.name for h in analysis.hits]
+        for name in names:
+            self.first_at.setdefault(name, pos)
+        if "age_disclosure" in names:
+            self.age_senders.add(sender)
+        risk_here = [s for s in names if s in v.risk]
+        if risk_here:
+            self.risky_messages += 1
+            self.last_risky = pos
+            self.risky_senders.add(sender)
+            sext, groom = self.tactics.setdefault(sender, (set(), set()))
             for s in risk_here:
-                if s in self._sext:
-                    sext_hits += 1
-                    sext_set.add(s)
+                if s in v.sextortion:
+                    self.sextortion_hits += 1
+                    sext.add(s)
                 else:
-                    groom_hits += 1
-                    groom_set.add(s)
+                    self.grooming_hits += 1
+                    groom.add(s)
             present = set(names)
-            for c in self._context:
-                ctx_counts[c] += c in present
-        if risky_msgs:  # otherwise every feature of this block is 0
-            self._risk_features(f, first_at, risky_msgs, sext_hits, groom_hits,
-                                sender_tactics, ctx_counts, n)
-        f.update(self._bursts(conv, risky_msgs, n))
-        f["age:disclosed_by_other_side"] = float(any(
-            s is None or s not in risky_senders or len(risky_senders) > 1 for s in age_senders)
-            if risky_senders else bool(age_senders))
-        kinds = {i.kind for i in indicators if i.message_index - conv.offset < n}
+            for c in v.context:
+                if c in present:
+                    self.context_counts[c] = self.context_counts.get(c, 0) + 1
+        self.indicator_kinds.update(i.kind for i in analysis.indicators)
+        if timestamp is not None:
+            self.timed = True
+            window = self.windows.get(sender)
+            if window is None:
+                window = self.windows[sender] = _SenderWindow()
+            count, risky = window.add(timestamp, bool(risk_here))
+            self.best_burst = max(self.best_burst, count)
+            self.best_risky_burst = max(self.best_risky_burst, risky)
+
+    def values(self) -> dict[str, float]:
+        """Feature values (absent features may be left out)."""
+        f: dict[str, float] = {}
+        if self.risky_messages:
+            self._risk_features(f)
+        if self.timed:
+            f["burst:risky_messages_10min"] = math.log1p(self.best_risky_burst)
+            f["burst:messages_per_minute"] = math.log1p(self.best_burst / (BURST_WINDOW / 60))
+        if self.risky_senders:
+            f["age:disclosed_by_other_side"] = float(any(
+                s is None or s not in self.risky_senders or len(self.risky_senders) > 1
+                for s in self.age_senders))
+        else:
+            f["age:disclosed_by_other_side"] = float(bool(self.age_senders))
+        kinds = self.indicator_kinds
         f["indicator:amount"] = float("amount" in kinds)
         f["indicator:payment_handle"] = float(bool(kinds & _HANDLE_KINDS))
         f["indicator:deadline"] = float("deadline" in kinds)
         return f
 
-    def _risk_features(self, f: dict[str, float], first_at: dict[str, int],
-                       risky_msgs: list[int], sext_hits: int, groom_hits: int,
-                       sender_tactics: dict[str | None, tuple[set[str], set[str]]],
-                       ctx_counts: dict[str, int], n: int) -> None:
-        """Features that are all zero unless some message carries a risk signal."""
-        for s in first_at:  # absent signals stay 0 (``_place`` only writes non-zeros)
-            feature = self._signal_feature.get(s)
-            if feature is not None:
-                f[feature] = 1.0
+    def _risk_features(self, f: dict[str, float]) -> None:
+        first_at = self.first_at
+        for s in first_at:
+            if s in vocabulary().risk:
+                f[f"signal:{s}"] = 1.0
         # Capped: a long ordinary chat accumulates stray hits; past a few, more is not
-        # more evidence (and our synthetic chats are at most 40 messages long).
-        f["count:risky_messages"] = math.log1p(min(len(risky_msgs), _COUNT_CAP))
-        f["count:sextortion_hits"] = math.log1p(min(sext_hits, _COUNT_CAP))
-        f["count:grooming_hits"] = math.log1p(min(groom_hits, _COUNT_CAP))
-        f["sender:sextortion_tactics"] = min(max(len(a) for a, _ in sender_tactics.values())
-                                             / 4, 2.0)
-        f["sender:grooming_tactics"] = min(max(len(b) for _, b in sender_tactics.values())
-                                           / 4, 2.0)
-        at = first_at.get
+        # more evidence.
+        f["count:risky_messages"] = math.log1p(min(self.risky_messages, COUNT_CAP))
+        f["count:sextortion_hits"] = math.log1p(min(self.sextortion_hits, COUNT_CAP))
+        f["count:grooming_hits"] = math.log1p(min(self.grooming_hits, COUNT_CAP))
+        f["sender:sextortion_tactics"] = min(max(len(a) for a, _ in self.tactics.values()) / 4,
+                                             2.0)
+        f["sender:grooming_tactics"] = min(max(len(b) for _, b in self.tactics.values()) / 4,
+                                           2.0)
         claim = min((first_at[s] for s in _CLAIMS if s in first_at), default=None)
-        threat, deadline = at("threat_to_share"), at("deadline_urgency")
         demand = min((first_at[s] for s in _DEMANDS if s in first_at), default=None)
+        threat, deadline = first_at.get("threat_to_share"), first_at.get("deadline_urgency")
         f["order:claim_then_threat"] = float(_before(claim, threat))
         f["order:threat_then_demand"] = float(_before(threat, demand))
         f["order:demand_then_deadline"] = float(_before(demand, deadline))
@@ -285,39 +258,65 @@ class FeatureVectorizer:
                                                       and has("image_or_call_request"))
         f["pair:secrecy_and_contact_request"] = float(
             has("secrecy_request") and any(has(s) for s in _CONTACT_REQUESTS))
-        f["recency:risk_in_last_messages"] = float(risky_msgs[-1] >= n - _RECENT)
-        for c, feature in self._context_feature.items():
-            f[feature] = ctx_counts[c] / len(risky_msgs)
+        f["recency:risk_in_last_messages"] = float(self.last_risky >= self.n - RECENT)
+        for c in vocabulary().context:
+            f[f"context:{c}"] = self.context_counts.get(c, 0) / self.risky_messages
 
-    def _place(self, X: np.ndarray, row: int, values: dict[str, float]) -> None:
-        # The row starts at zero and most features stay zero: write only the others.
-        col_of = self._col
-        for name, value in values.items():
-            if value:
-                col = col_of.get(name)
-                if col is not None:
-                    X[row, col] = value
 
-    def _bursts(self, conv: Conversation, risky: list[int], n: int) -> dict[str, float]:
-        stamps = [m.timestamp for m in conv.messages[:n]]
-        if not any(t is not None for t in stamps):
-            return {"burst:risky_messages_10min": 0.0, "burst:messages_per_minute": 0.0}
-        risky_set = set(risky)
-        best_risky = best_all = 0
-        by_sender: dict[str | None, list[tuple[float, bool]]] = {}
-        for pos, (msg, t) in enumerate(zip(conv.messages[:n], stamps, strict=True)):
-            if t is not None:
-                by_sender.setdefault(msg.sender, []).append((t, pos in risky_set))
-        for events in by_sender.values():
-            events.sort()
-            lo = 0
-            risky_in = 0
-            for hi, (t, is_risky) in enumerate(events):
-                risky_in += is_risky
-                while t - events[lo][0] > _BURST_WINDOW:  # two-pointer window: linear
-                    risky_in -= events[lo][1]
-                    lo += 1
-                best_all = max(best_all, hi - lo + 1)
-                best_risky = max(best_risky, risky_in)
-        return {"burst:risky_messages_10min": math.log1p(best_risky),
-                "burst:messages_per_minute": math.log1p(best_all / (_BURST_WINDOW / 60))}
+def _before(a: int | None, b: int | None) -> bool:
+    return a is not None and b is not None and a <= b
+
+
+class FeatureVectorizer:
+    """Conversations (with their message analyses) -> rows of the model's columns.
+
+    Stateless apart from the column list, like a fitted scikit-learn transformer;
+    ``get_feature_names_out()`` gives the column order."""
+
+    def __init__(self, feature_names: Sequence[str] | None = None) -> None:
+        table = feature_table()
+        names = tuple(feature_names) if feature_names is not None else tuple(table)
+        unknown = [n for n in names if n not in table]
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; this library version knows: "
+                             f"{', '.join(table)}")
+        self.feature_names = names
+        self._col = {n: i for i, n in enumerate(names)}
+
+    def get_feature_names_out(self) -> np.ndarray:
+        return np.asarray(self.feature_names, dtype=object)
+
+    def state(self, conversation: Conversation,
+              analyses: Sequence[MessageAnalysis]) -> ConversationState:
+        state = ConversationState()
+        for msg, analysis in zip(conversation.messages, analyses, strict=True):
+            state.add(analysis, msg.sender, msg.timestamp)
+        return state
+
+    def fill(self, conversation: Conversation, analyses: Sequence[MessageAnalysis],
+             out: np.ndarray) -> None:
+        """Write a conversation's row into ``out`` (zeros on entry). Most scored items are
+        one untimed message without evidence, whose row stays zero: they skip the state
+        (same row as ``row(state(...))``, tested)."""
+        if (len(analyses) == 1 and not analyses[0].hits and not analyses[0].indicators
+                and conversation.messages[0].timestamp is None):
+            return
+        self.row(self.state(conversation, analyses), out)
+
+    def row(self, state: ConversationState, out: np.ndarray | None = None) -> np.ndarray:
+        """The feature row of a state (written into ``out`` if given)."""
+        row = np.zeros(len(self.feature_names)) if out is None else out
+        col = self._col.get
+        for name, value in state.values().items():
+            j = col(name)
+            if value and j is not None:
+                row[j] = value
+        return row
+
+    def transform(self, items: Sequence[tuple[Conversation, Sequence[MessageAnalysis]]],
+                  ) -> np.ndarray:
+        """One row per (conversation, analyses)."""
+        X = np.zeros((len(items), len(self.feature_names)))
+        for i, (conv, analyses) in enumerate(items):
+            self.fill(conv, analyses, X[i])
+        return X

@@ -1,59 +1,99 @@
-"""Typed indicator extraction: amounts with currency, payment handles and channels,
-deadlines, platforms, @handles, phone numbers.
+"""Typed indicators: amounts with currency, payment handles and channels, deadlines,
+platforms, @handles, phone numbers.
 
-Runs on the ORIGINAL text (offsets need no mapping, wallet addresses stay intact). Every
-regex is linear: bounded character classes, literal alternations, no nested quantifiers.
-Lexicons are data (``data/indicators.json``).
+Lexicon terms (currencies, channels, platforms, durations, deadline phrases, number words;
+``data/indicators.json``) are matched on the normalised text, so "ſnapchat", "P4YPAL" and
+"G I F T card" read as they are meant and every value is canonical; spans are mapped back
+to the caller's text. Identifiers whose case matters (wallets) and those with symbols
+(cashtags, e-mails, @handles, phones) are matched on the original text. Every regex is
+linear: bounded character classes, literal alternations, no nested quantifiers.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from enum import IntFlag
+from functools import cache
 from importlib import resources
 from typing import Any
 
-import ahocorasick
+from .results import Indicator
+from .text.language import word_lists
+from .text.normalize import NormalizedText, normalize
 
-from ._plain import flat_dict
-from .lang import word_lists
+__all__ = ["Indicator", "IndicatorFinder", "IndicatorGate", "find_indicators", "finder"]
 
-__all__ = ["Indicator", "chunk_gates", "find_gated", "find_indicators"]
+
+class IndicatorGate(IntFlag):
+    """What a text holds that some indicator regex needs; a regex runs only when its
+    gates are open. A lexicon's gate opens when the text has one of its key words (for
+    each term, one of its letter runs: a term matches on word boundaries, so its runs are
+    whole runs of the text)."""
+
+    NONE = 0
+    DIGIT = 1  # amounts, wallets, phones, durations in figures
+    DOLLAR = 2  # cashtags
+    AT = 4  # e-mails, @handles
+    CHANNEL = 8
+    PLATFORM = 16
+    PHRASE = 32  # deadline phrases
+    NUMBER_WORD = 64  # "two", "deux"...
+    UNIT = 128  # duration units
+
+_NUMBER = r"\d[\d.,]{0,12}"
+_BTC = re.compile(r"(?<![A-Za-z0-9])(?:bc1[a-z0-9]{25,62}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})"
+                  r"(?![A-Za-z0-9])")
+_ETH = re.compile(r"(?<![A-Za-z0-9])0x[a-fA-F0-9]{40}(?![A-Za-z0-9])")
+_CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}(?![\w])")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[A-Za-z]{2,12}(?![\w])")
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
+_PHONE = re.compile(r"(?<![\w+])\+?\d[\d .-]{6,16}\d(?!\w)")
+_WORD_RUN = re.compile(r"[a-z]+")
+_DIGIT = re.compile(r"\d")
+_UNIT_SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _alternation(terms: Iterable[str]) -> str:
+    """Longest first so "gift card" wins over "gift"; each term escaped (data, not regex);
+    an apostrophe stands for either apostrophe."""
+    return "|".join(re.escape(t).replace("'", "['’]")
+                    for t in sorted(set(terms), key=len, reverse=True))
+
+
+def _with_plurals(term: str) -> list[str]:
+    """``term`` and the forms where each of its words may take a plural -s or -x."""
+    forms = [""]
+    for k, word in enumerate(term.split(" ")):
+        options = [word] if not word[-1:].isalpha() else [word, word + "s", word + "x"]
+        forms = [f + (" " if k else "") + o for f in forms for o in options]
+    return forms
+
+
+def _fold(term: str) -> str:
+    return normalize(term).text
+
+
+def _key_runs(terms: Iterable[str]) -> set[str]:
+    """One letter run of each term: the rarest by a rough guess (not a frequent word of
+    any language list, then the longest: "soir" of "ce soir"). A term without letters
+    cannot be gated by words (none ships)."""
+    frequent = {w for words in word_lists().values() for w in words}
+    keys: set[str] = set()
+    for term in terms:
+        runs = _WORD_RUN.findall(term)
+        if not runs:
+            raise ValueError(f"indicator term {term!r} has no letters to gate on")
+        keys.add(max(runs, key=lambda r: (r not in frequent, len(r))))
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
-class Indicator:
-    kind: str  # amount | crypto_wallet | cashtag | email | payment_channel | deadline |
-    #            platform | handle | phone
-    value: str  # canonical form: "150 EUR", "gift_card", "600 s", "snapchat"...
-    message_index: int
-    start: int
-    end: int
-    text: str
-    amount: float | None = None
-    currency: str | None = None
-    seconds: float | None = None
+class IndicatorFinder:
+    """Compiled lexicons (immutable: share it between threads)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return flat_dict(self)
-
-
-def _alternation(terms: list[str]) -> str:
-    # Longest first so "gift card" wins over "gift"; each term escaped (data, not regex).
-    return "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True))
-
-
-def _starts_with_one_of(terms: list[str]) -> str:
-    """Lookahead on the terms' first characters: the same condition the alternation checks
-    first, but as one character class, so most positions are rejected at once."""
-    firsts = sorted({t[0] for t in terms if t})
-    return "(?=[" + "".join(re.escape(ch) for ch in firsts) + "])"
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
     amount_prefix: re.Pattern[str]
     amount_suffix: re.Pattern[str]
     currency_of: dict[str, str]
@@ -62,148 +102,104 @@ class _Compiled:
     platform: re.Pattern[str]
     duration: re.Pattern[str]
     unit_seconds: dict[str, float]
+    number_of: dict[str, float]
     deadline_phrase: re.Pattern[str]
-    # Which lexicon regexes may match a text: see ``_lexicons_in``.
-    keys: Any  # ahocorasick.Automaton: key run -> (its length, bits of its lexicons)
-    always: int  # bits of lexicons with a term without letters: their regex always runs
-    run_chars: frozenset[str]  # the letters the lexicons use (a-z and a few others)
+    keys: dict[str, IndicatorGate]  # key run -> the lexicon gates it opens
 
+    def word_gates(self, run: str) -> IndicatorGate:
+        """The lexicon gates one letter run of a normalised text opens."""
+        return self.keys.get(run, IndicatorGate.NONE)
 
-_NUMBER = r"\d[\d.,]{0,12}"
-_BTC = re.compile(r"(?<![A-Za-z0-9])(?:bc1[a-z0-9]{25,62}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})"
-                  r"(?![A-Za-z0-9])")
-_ETH = re.compile(r"(?<![A-Za-z0-9])0x[a-fA-F0-9]{40}(?![A-Za-z0-9])")
-_CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}(?![\w])")
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[A-Za-z]{2,12}(?![\w])")
-_DIGIT = re.compile(r"\d")
-_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
-_PHONE = re.compile(r"(?<![\w+])\+?\d[\d .-]{6,16}\d(?!\w)")
-_LETTERS = re.compile(r"[^\W\d_]+")
+    def text_gates(self, original: str, word_gates: int = 0) -> IndicatorGate:
+        """All gates of a message, given what the runs of its normalised text open
+        (``word_gates``, OR-ed); characters are looked for in the original text (l33t
+        undoing turns "$" and "@" into letters)."""
+        gates = word_gates
+        if _DIGIT.search(original) is not None:
+            gates |= IndicatorGate.DIGIT
+        if "$" in original:
+            gates |= IndicatorGate.DOLLAR
+        if "@" in original:
+            gates |= IndicatorGate.AT
+        return IndicatorGate(gates)
 
+    def gates(self, norm: NormalizedText) -> IndicatorGate:
+        """All gates of a normalised message."""
+        bits = 0
+        for run in _WORD_RUN.findall(norm.text):
+            bits |= self.keys.get(run, 0)
+        return self.text_gates(norm.original, bits)
 
-def _key_runs(terms: list[str]) -> frozenset[str] | None:
-    """One letter run of each term, the rarest by a rough guess: not a frequent word of
-    any language (``lang`` word lists), then the longest ("soir" of "ce soir")."""
-    frequent = {w for words in word_lists().values() for w in words}
-    keys: set[str] = set()
-    for term in terms:
-        runs = _LETTERS.findall(term.lower())
-        if not runs:
-            return None
-        keys.add(max(runs, key=lambda r: (r not in frequent, len(r))))
-    return frozenset(keys)
+    def find(self, norm: NormalizedText, message_index: int = 0,
+             gates: IndicatorGate | None = None) -> list[Indicator]:
+        """All indicators of one normalised message, sorted by position. ``gates``: the
+        text's gates, when the caller has them (``gates(norm.text)``)."""
+        if gates is None:
+            gates = self.gates(norm)
+        if not gates:
+            return []
+        text, original = norm.text, norm.original
+        found: list[Indicator] = []
 
+        def add(kind: str, value: str, m: re.Match[str], group: int = 0, *,
+                mapped: bool = True, **extra: Any) -> None:
+            start, end = m.span(group)
+            if mapped:
+                start, end = norm.to_original(start, end)
+            found.append(Indicator(kind, value, message_index, start, end,
+                                   original[start:end], **extra))
 
-_CHANNELS, _PLATFORMS, _PHRASES = 1, 2, 4  # lexicon bits
-_ALL_LEXICONS = _CHANNELS | _PLATFORMS | _PHRASES
-_DIGITS, _AT, _DOLLAR = 8, 16, 32  # characters that other regexes need
-_ALL_GATES = _ALL_LEXICONS | _DIGITS | _AT | _DOLLAR
+        has_digit = IndicatorGate.DIGIT in gates
+        if has_digit:
+            self._amounts(text, add)
+            for m in _BTC.finditer(original):
+                if any(c.isalpha() for c in m.group()) and any(c.isdigit() for c in m.group()):
+                    add("crypto_wallet", "btc", m, mapped=False)
+            for m in _ETH.finditer(original):
+                add("crypto_wallet", "eth", m, mapped=False)
+        if IndicatorGate.DOLLAR in gates:
+            for m in _CASHTAG.finditer(original):
+                add("cashtag", m.group().lower(), m, mapped=False)
+        if IndicatorGate.AT in gates:
+            for m in _EMAIL.finditer(original):
+                add("email", m.group().lower(), m, mapped=False)
+            for m in _HANDLE.finditer(original):
+                add("handle", m.group().lower().rstrip("."), m, mapped=False)
+        if IndicatorGate.CHANNEL in gates:
+            for m in self.channel.finditer(text):
+                add("payment_channel", self.channel_kind[m.group(1)], m, 1)
+        if IndicatorGate.PLATFORM in gates:
+            for m in self.platform.finditer(text):
+                add("platform", m.group(1), m, 1)
+        if IndicatorGate.PHRASE in gates:
+            for m in self.deadline_phrase.finditer(text):
+                add("deadline", m.group(1), m, 1)
+        if IndicatorGate.UNIT in gates and gates & (IndicatorGate.DIGIT
+                                                    | IndicatorGate.NUMBER_WORD):
+            for m in self.duration.finditer(text):
+                count = m.group(1)
+                n = float(count) if count[0].isdigit() else self.number_of.get(count)
+                unit = self.unit_seconds.get(m.group(2))
+                if n is not None and unit is not None and (count[0].isdigit() or n):
+                    seconds = n * unit
+                    add("deadline", f"{seconds:g} s", m, seconds=seconds)
+        if has_digit:
+            for m in _PHONE.finditer(original):
+                digits = sum(c.isdigit() for c in m.group())
+                if 8 <= digits <= 15:
+                    add("phone", "".join(c for c in m.group() if c.isdigit() or c == "+"), m,
+                        mapped=False)
+        found.sort(key=lambda i: (i.start, i.end, i.kind))
+        return found
 
-
-def _key_automaton(keys: dict[int, frozenset[str] | None]) -> tuple[Any, int, frozenset[str]]:
-    """(automaton of every key run -> (length, lexicon bits), bits of lexicons without
-    keys, the letters of all key runs)."""
-    bits_of: dict[str, int] = {}
-    always = 0
-    for bit, words in keys.items():
-        if words is None:
-            always |= bit
-            continue
-        for word in words:
-            bits_of[word] = bits_of.get(word, 0) | bit
-    automaton = ahocorasick.Automaton()
-    for word, bits in bits_of.items():
-        automaton.add_word(word, (len(word), bits))
-    automaton.make_automaton()
-    return automaton, always, frozenset("abcdefghijklmnopqrstuvwxyz").union(*bits_of)
-
-
-def _lexicons_in(text: str, c: _Compiled) -> int:
-    """Bits of the lexicons whose regex may match ``text``.
-
-    Terms match between non-word characters, so every letter run of a matched term is a
-    whole letter run of the text: a lexicon none of whose key runs occurs in the text as a
-    whole run (of the letters the lexicons use) cannot match, and its regex (~3-5 us a
-    message) is skipped. The key runs are found in one pass (Aho-Corasick, pyahocorasick,
-    as in the rule gate); each occurrence counts if no such letter touches it. Every regex
-    runs where ``str.lower`` and ``re.IGNORECASE`` may disagree: "İ" lowers to two
-    characters, and the regex engine also equates "ı" with "i" and "ſ" with "s"."""
-    low = text.lower()
-    if len(low) != len(text) or (not low.isascii() and ("ı" in low or "ſ" in low)):
-        return _ALL_LEXICONS
-    bits, letters, last = c.always, c.run_chars, len(low) - 1
-    for end, (length, key_bits) in c.keys.iter(low):
-        if bits & key_bits == key_bits:
-            continue
-        start = end - length + 1
-        if ((start == 0 or low[start - 1] not in letters)
-                and (end == last or low[end + 1] not in letters)):
-            bits |= key_bits
-    return bits
-
-
-def _gates(text: str, c: _Compiled) -> int:
-    """Which regexes may match ``text``, a whole text or one whitespace-free chunk of it:
-    lexicon bits (``_lexicons_in``) and characters. The characters are not whitespace,
-    and a lexicon key (a whole run of letters) lies inside one chunk, where a chunk's edge
-    counts as its edge in the text (whitespace is no letter): so a text's bits are its
-    chunks' bits together, which ``scan.py`` keeps per distinct chunk."""
-    bits = _lexicons_in(text, c)
-    if _DIGIT.search(text) is not None:
-        bits |= _DIGITS
-    if "@" in text:
-        bits |= _AT
-    if "$" in text:
-        bits |= _DOLLAR
-    return bits
-
-
-@lru_cache(maxsize=1)
-def _compiled() -> _Compiled:
-    path = resources.files("sextortion_signals") / "data" / "indicators.json"
-    lex = json.loads(path.read_text(encoding="utf-8"))
-    currency_of: dict[str, str] = {}
-    symbols: list[str] = []
-    words: list[str] = []
-    for code, spec in lex["currencies"].items():
-        for s in spec["symbols"]:
-            currency_of[s.lower()] = code
-            symbols.append(s)
-        for w in spec["words"]:
-            currency_of[w.lower()] = code
-            words.append(w)
-    channel_kind = {term.lower(): kind for kind, terms in lex["payment_channels"].items()
-                    for term in terms}
-    unit_seconds = {}
-    factor = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-    for unit, spellings in lex["duration_units"].items():
-        for sp in spellings:
-            unit_seconds[sp.lower()] = factor[unit]
-    phrases = [p for per_lang in lex["deadline_phrases"].values() for p in per_lang]
-    keys, always, run_chars = _key_automaton({
-        _CHANNELS: _key_runs(list(channel_kind)), _PLATFORMS: _key_runs(lex["platforms"]),
-        _PHRASES: _key_runs(phrases)})
-    return _Compiled(
-        amount_prefix=re.compile(rf"(?<![\w$€£])({_alternation(symbols)})\s?({_NUMBER})(?!\d)",
-                                 re.IGNORECASE),
-        amount_suffix=re.compile(
-            rf"(?<![\w.,])({_NUMBER})\s?({_alternation(symbols + words)})(?![A-Za-z])",
-            re.IGNORECASE),
-        currency_of=currency_of,
-        channel=re.compile(rf"{_starts_with_one_of(list(channel_kind))}(?<!\w)"
-                           rf"({_alternation(list(channel_kind))})(?!\w)",
-                           re.IGNORECASE),
-        channel_kind=channel_kind,
-        platform=re.compile(rf"{_starts_with_one_of(lex['platforms'])}(?<![\w@])"
-                            rf"({_alternation(lex['platforms'])})(?!\w)",
-                            re.IGNORECASE),
-        duration=re.compile(rf"(?<![\w.,])(\d{{1,4}})\s?({_alternation(list(unit_seconds))})"
-                            r"(?![A-Za-z])", re.IGNORECASE),
-        unit_seconds=unit_seconds,
-        deadline_phrase=re.compile(rf"{_starts_with_one_of(phrases)}(?<!\w)"
-                                   rf"({_alternation(phrases)})(?!\w)", re.IGNORECASE),
-        keys=keys, always=always, run_chars=run_chars,
-    )
+    def _amounts(self, text: str, add: Callable[..., None]) -> None:
+        for pattern, number, currency in ((self.amount_prefix, 2, 1),
+                                          (self.amount_suffix, 1, 2)):
+            for m in pattern.finditer(text):
+                amount = _parse_number(m.group(number))
+                if amount is not None:
+                    cur = self.currency_of[m.group(currency)]
+                    add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
 
 
 def _parse_number(raw: str) -> float | None:
@@ -223,79 +219,55 @@ def _parse_number(raw: str) -> float | None:
     return float(f"{int_digits}.{frac or 0}")
 
 
-def chunk_gates(chunk: str) -> int:
-    """Gate bits of one whitespace-free chunk of a text: those of a text are its chunks'
-    bits together (see ``_gates``), for a caller that reads the chunks anyway."""
-    return _gates(chunk, _compiled())
+def _build(lex: dict[str, Any]) -> IndicatorFinder:
+    currency_of: dict[str, str] = {}
+    symbols: list[str] = []
+    words: list[str] = []
+    for code, spec in lex["currencies"].items():
+        for s in spec["symbols"]:
+            currency_of[_fold(s)] = code
+            symbols.append(_fold(s))
+        for w in spec["words"]:
+            currency_of[_fold(w)] = code
+            words.append(_fold(w))
+    channel_kind = {form: kind for kind, terms in lex["payment_channels"].items()
+                    for term in terms for form in _with_plurals(_fold(term))}
+    platforms = [_fold(p) for p in lex["platforms"]]
+    unit_seconds = {_fold(sp): _UNIT_SECONDS[unit]
+                    for unit, spellings in lex["duration_units"].items() for sp in spellings}
+    number_of = {_fold(w): float(n) for per_lang in lex["number_words"].values()
+                 for w, n in per_lang.items()}
+    phrases = [_fold(p) for per_lang in lex["deadline_phrases"].values() for p in per_lang]
+    keys: dict[str, IndicatorGate] = {}
+    for gate, terms in ((IndicatorGate.CHANNEL, channel_kind), (IndicatorGate.PLATFORM, platforms),
+                        (IndicatorGate.PHRASE, phrases), (IndicatorGate.NUMBER_WORD, number_of),
+                        (IndicatorGate.UNIT, unit_seconds)):
+        for run in _key_runs(terms):
+            keys[run] = keys.get(run, IndicatorGate.NONE) | gate
+    count = rf"{_NUMBER}|{_alternation(number_of)}"
+    return IndicatorFinder(
+        amount_prefix=re.compile(rf"(?<![\w$€£])({_alternation(symbols)})\s?({_NUMBER})(?!\d)"),
+        amount_suffix=re.compile(
+            rf"(?<![\w.,])({_NUMBER})\s?({_alternation(symbols + words)})(?![a-z])"),
+        currency_of=currency_of,
+        channel=re.compile(rf"(?<!\w)({_alternation(channel_kind)})(?!\w)"),
+        channel_kind=channel_kind,
+        platform=re.compile(rf"(?<![\w@])({_alternation(platforms)})(?!\w)"),
+        duration=re.compile(rf"(?<![\w.,])({count})[ -]?({_alternation(unit_seconds)})(?![a-z])"),
+        unit_seconds=unit_seconds,
+        number_of=number_of,
+        deadline_phrase=re.compile(rf"(?<!\w)({_alternation(phrases)})(?!\w)"),
+        keys=keys,
+    )
+
+
+@cache
+def finder() -> IndicatorFinder:
+    """The shipped lexicons, compiled once (immutable)."""
+    path = resources.files("sextortion_signals") / "data" / "indicators.json"
+    return _build(json.loads(path.read_text(encoding="utf-8")))
 
 
 def find_indicators(text: str, message_index: int = 0) -> list[Indicator]:
-    """All indicators in one message, sorted by position."""
-    # Cheap gates first: most chat messages have no digit, "$" or "@" and no lexicon key,
-    # so most of the regexes below never need to run, and most messages stop here.
-    gates = _gates(text, _compiled())
-    return find_gated(text, message_index, gates) if gates else []
-
-
-def find_gated(text: str, message_index: int, gates: int) -> list[Indicator]:
-    """``find_indicators`` given the text's gate bits (its chunks' ``chunk_gates``)."""
-    if not gates:
-        return []
-    c = _compiled()
-    has_digit, has_at = gates & _DIGITS, gates & _AT
-    found: list[Indicator] = []
-
-    def add(kind: str, value: str, m: re.Match[str], group: int = 0, **extra: Any) -> None:
-        found.append(Indicator(kind, value, message_index, m.start(group), m.end(group),
-                               m.group(group), **extra))
-
-    if has_digit:
-        for m in c.amount_prefix.finditer(text):
-            amount = _parse_number(m.group(2))
-            if amount is not None:
-                cur = c.currency_of[m.group(1).lower()]
-                add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
-        for m in c.amount_suffix.finditer(text):
-            amount = _parse_number(m.group(1))
-            if amount is not None:
-                cur = c.currency_of[m.group(2).lower()]
-                add("amount", f"{amount:g} {cur}", m, amount=amount, currency=cur)
-        for m in _BTC.finditer(text):
-            if any(ch.isalpha() for ch in m.group()) and any(ch.isdigit() for ch in m.group()):
-                add("crypto_wallet", "btc", m)
-        for m in _ETH.finditer(text):
-            add("crypto_wallet", "eth", m)
-    if gates & _DOLLAR:
-        for m in _CASHTAG.finditer(text):
-            add("cashtag", m.group().lower(), m)
-    if has_at:
-        for m in _EMAIL.finditer(text):
-            add("email", m.group().lower(), m)
-    if gates & _CHANNELS:
-        for m in c.channel.finditer(text):
-            add("payment_channel", c.channel_kind[m.group(1).lower()], m, 1)
-    if gates & _PLATFORMS:
-        for m in c.platform.finditer(text):
-            add("platform", m.group(1).lower(), m, 1)
-    if has_at:
-        for m in _HANDLE.finditer(text):
-            add("handle", m.group().lower().rstrip("."), m)
-    if has_digit:
-        for m in c.duration.finditer(text):
-            seconds = int(m.group(1)) * c.unit_seconds[m.group(2).lower()]
-            add("deadline", f"{seconds:g} s", m, seconds=seconds)
-    if gates & _PHRASES:
-        for m in c.deadline_phrase.finditer(text):
-            add("deadline", m.group(1).lower(), m, 1)
-    if has_digit:
-        for m in _PHONE.finditer(text):
-            digits = sum(ch.isdigit() for ch in m.group())
-            if 8 <= digits <= 15:
-                add("phone", "".join(ch for ch in m.group() if ch.isdigit() or ch == "+"), m)
-    if len(found) > 1:
-        found.sort(key=_position)
-    return found
-
-
-def _position(indicator: Indicator) -> tuple[int, int, str]:
-    return indicator.start, indicator.end, indicator.kind
+    """All indicators in one raw message, sorted by position."""
+    return finder().find(normalize(text), message_index)

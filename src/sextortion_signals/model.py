@@ -25,6 +25,8 @@ FORMAT = "sextortion-signals/model"
 FORMAT_VERSION = 1
 LABELS = ("grooming", "sextortion")
 MODEL_FILE = "model.json"
+MAX_MODEL_BYTES = 64 * 1024 * 1024
+MAX_FEATURES = 10_000
 
 # JSON Schema of the artefact: checked on every load, before any number is used.
 SCHEMA: dict[str, Any] = {
@@ -145,7 +147,24 @@ def _validate(raw: Any, where: str) -> None:
                                f"{first.message}")
 
 
+def _check_sizes(raw: Any, where: str) -> None:
+    """Before the schema walks the file: no list longer than a model can hold."""
+    if not isinstance(raw, dict):
+        return
+    names = raw.get("feature_names")
+    if isinstance(names, list) and len(names) > MAX_FEATURES:
+        raise ModelFormatError(f"{where}: {len(names)} features; this library computes at "
+                               f"most {MAX_FEATURES}")
+    heads = raw.get("heads")
+    for label, head in (heads.items() if isinstance(heads, dict) else ()):
+        coef = head.get("coef") if isinstance(head, dict) else None
+        if isinstance(coef, list) and isinstance(names, list) and len(coef) != len(names):
+            raise ModelFormatError(f"{where}: heads/{label}/coef has {len(coef)} values for "
+                                   f"{len(names)} features")
+
+
 def model_from_dict(raw: Any, where: str = "<dict>") -> Model:
+    _check_sizes(raw, where)
     _validate(raw, where)
     if raw["format_version"] != FORMAT_VERSION:
         raise ModelFormatError(f"{where}: model format version {raw['format_version']} is not "
@@ -167,7 +186,8 @@ def model_from_dict(raw: Any, where: str = "<dict>") -> Model:
         if coef.shape != (len(names),):
             raise ModelFormatError(f"{where}: heads/{label}/coef has {coef.size} values for "
                                    f"{len(names)} features")
-        numbers = [*coef, h["intercept"], h["calibration"]["a"], h["calibration"]["b"]]
+        numbers = [*coef, h["intercept"], h["calibration"]["a"], h["calibration"]["b"],
+                   h["thresholds"]["alert"], h["thresholds"]["review"]]
         if not all(math.isfinite(float(v)) for v in numbers):
             raise ModelFormatError(f"{where}: heads/{label} contains NaN or infinity")
         heads[label] = Head(coef, float(h["intercept"]), float(h["calibration"]["a"]),
@@ -177,22 +197,49 @@ def model_from_dict(raw: Any, where: str = "<dict>") -> Model:
                  dict(raw["training"]), dict(raw["metrics"]), where)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a model may hold")
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > 18:
+        raise ValueError(f"integer of {len(digits)} digits")
+    return int(digits)
+
+
+def parse_model_json(data: bytes, where: str) -> Any:
+    """Parse a model file's bytes: no NaN or infinity, no integer past 18 digits, nesting
+    bounded by the parser (deeper input is an error, not a crash)."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant,
+                          parse_int=_bounded_int)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+        raise ModelFormatError(f"{where}: not a valid model file ({reason}); the file is "
+                               f"corrupt or not a sextortion-signals model") from None
+
+
 def load_model(path: str | Path) -> Model:
     """Load a model directory (holding ``model.json``) or a ``model.json`` file.
 
-    Raises ``ModelFormatError`` for a missing, corrupt or incompatible file. Never unpickles.
+    Raises ``ModelFormatError`` for a missing, oversized, corrupt or incompatible file.
+    Never unpickles: a model file is data.
     """
-    p = Path(path)
-    target = p / MODEL_FILE if p.is_dir() else p
-    if not target.is_file():
-        raise ModelFormatError(f"no model at {target}: pass a directory made by "
-                               f"`sextortion-signals train` or its model.json")
     try:
-        raw = json.loads(target.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelFormatError(f"{target}: not valid JSON ({err}); the file is corrupt or not "
-                               f"a sextortion-signals model") from None
-    return model_from_dict(raw, str(target))
+        p = Path(path)
+        target = p / MODEL_FILE if p.is_dir() else p
+        if not target.is_file():
+            raise ModelFormatError(f"no model at {target}: pass a directory made by "
+                                   f"`sextortion-signals train` or its model.json")
+        size = target.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelFormatError(f"{target}: {size:,} bytes is larger than any model this "
+                                   f"library writes (limit {MAX_MODEL_BYTES:,})")
+        data = target.read_bytes()
+    except OSError as err:
+        raise ModelFormatError(f"cannot read a model at {str(path)[:200]}: "
+                               f"{err.strerror or err}") from None
+    return model_from_dict(parse_model_json(data, str(target)), str(target))
 
 
 def default_model_path() -> Path:

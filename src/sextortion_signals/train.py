@@ -1,25 +1,23 @@
-"""Training: class-weighted logistic regression per label, Platt-calibrated on
-out-of-fold scores, thresholds chosen on a validation split. scikit-learn is imported
-here only, never on the scoring path."""
+"""Training: ``ConversationClassifier`` (class-weighted logistic regression per label,
+Platt-calibrated on out-of-fold scores) on checked data, alert thresholds chosen on a
+validation split, exported as the JSON model scoring loads."""
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import __version__
 from .data import Labelled
 from .errors import TrainingDataError
-from .evaluate import label_metrics, score_labelled
-from .features import FeatureVectorizer
-from .messages import coerce_conversation
-from .model import LABELS, Head, Model
-from .scoring import Featurized, Scorer, featurize_many, vectorize
-from .signals.registry import rule_languages
+from .model import LABELS, Model
+
+MIN_PER_CLASS = 5  # positives and negatives of each label in the training data
+MIN_VALID_PER_CLASS = 10  # below this, the validation split cannot set a threshold
 
 
 @dataclass(frozen=True)
@@ -43,61 +41,33 @@ def data_checksum(items: Sequence[Labelled]) -> str:
     return digest.hexdigest()
 
 
-def _drop_hits(f: Featurized, rng: np.random.Generator, rate: float) -> Featurized:
-    kept = tuple(a._replace(hits=tuple(h for h in a.hits if rng.random() >= rate))
-                 for a in f.analyses)
-    return Featurized(f.conversation, kept, f.indicators)
-
-
-def featurize(items: Sequence[Labelled], vectorizer: FeatureVectorizer, batch: int = 1024,
-              hit_dropout: float = 0.0, seed: int = 0, progress: bool = False) -> np.ndarray:
-    from tqdm import tqdm
-
-    rng = np.random.default_rng(seed)
-    rows: list[np.ndarray] = []
-    for i in tqdm(range(0, len(items), batch), desc="features", disable=not progress,
-                  leave=False):
-        chunk = items[i:i + batch]
-        feats = featurize_many([coerce_conversation(it.messages) for it in chunk])
-        if hit_dropout > 0:
-            feats = [_drop_hits(f, rng, hit_dropout) for f in feats]
-        rows.append(vectorize(vectorizer, feats))
-    return np.vstack(rows) if rows else np.zeros((0, len(vectorizer.feature_names)))
-
-
-def _fit_head(X: np.ndarray, y: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, float,
-                                                                         float, float]:
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
-    base = LogisticRegression(C=cfg.C, class_weight="balanced", max_iter=5000)
-    cv = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed)
-    # ensemble=False: out-of-fold decision scores fit ONE sigmoid, applied to one model
-    # refit on all data -> a single linear score, so contributions stay exact.
-    cal = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False).fit(X, y)
-    pair = cal.calibrated_classifiers_[0]
-    lr = pair.estimator
-    sig = pair.calibrators[0]
-    coef = np.asarray(lr.coef_[0], dtype=np.float64)
-    intercept = float(lr.intercept_[0])
-    # sklearn: p = 1 / (1 + exp(a_ * f + b_)) -> logit(p) = -a_ * f - b_.
-    a, b = -float(sig.a_), -float(sig.b_)
-    if a <= 0:
-        raise TrainingDataError("calibration slope is not positive: the features do not "
-                                "separate the classes in this data (check the labels)")
-    f = X @ coef + intercept
-    expected = cal.predict_proba(X)[:, 1]
-    ours = 1 / (1 + np.exp(-(a * f + b)))
-    if not np.allclose(expected, ours, atol=1e-9):
-        raise RuntimeError("calibration extraction does not match scikit-learn")
-    return coef, intercept, a, b
+def check_training_data(train: Sequence[Labelled], valid: Sequence[Labelled]) -> list[str]:
+    """Raise ``TrainingDataError`` when the data cannot train a model; return warnings for
+    what it can train but not measure well."""
+    notes: list[str] = []
+    for name, items, need in (("training", train, MIN_PER_CLASS),
+                              ("validation", valid, MIN_VALID_PER_CLASS)):
+        for label in LABELS:
+            pos = sum(it.labels[label] for it in items)
+            neg = len(items) - pos
+            if min(pos, neg) >= need:
+                continue
+            message = (f"the {name} data has {pos} positive and {neg} negative "
+                       f"conversation(s) for {label!r}; at least {need} of each are needed")
+            if name == "training":
+                raise TrainingDataError(message)
+            notes.append(message + f": the {label!r} alert threshold falls back to the "
+                                   f"0.5 floor instead of the precision target")
+    return notes
 
 
 def choose_thresholds(y: np.ndarray, p: np.ndarray, cfg: TrainConfig) -> tuple[float, float]:
     """alert: lowest threshold whose precision on the validation split reaches the target
     (never below ``min_alert``); review: ``review_probability`` (probabilities are
-    calibrated, so 0.2 reads "about one in five such conversations is harmful")."""
+    calibrated, so 0.2 reads "about one in five such conversations is harmful"). With
+    fewer than ``MIN_VALID_PER_CLASS`` of a class, the floor ``min_alert``."""
+    if min(int(y.sum()), int(y.size - y.sum())) < MIN_VALID_PER_CLASS:
+        return cfg.min_alert, min(cfg.review_probability, cfg.min_alert)
     alert = 1.0
     for t in np.unique(p)[::-1]:
         pred = p >= t
@@ -110,34 +80,31 @@ def choose_thresholds(y: np.ndarray, p: np.ndarray, cfg: TrainConfig) -> tuple[f
 
 
 def train_model(train: Sequence[Labelled], valid: Sequence[Labelled],
-                cfg: TrainConfig | None = None, progress: bool = False) -> Model:
+                cfg: TrainConfig | None = None) -> Model:
+    """Fit, choose thresholds on ``valid``, export. Warnings (``UserWarning``) say what
+    the data was too small to measure."""
+    from .api import Scorer
+    from .estimators import ConversationClassifier
+    from .evaluate import label_metrics, score_labelled
+
     cfg = cfg or TrainConfig()
-    if not train or not valid:
-        raise TrainingDataError("need non-empty train and validation data")
-    vec = FeatureVectorizer()
-    X = featurize(train, vec, hit_dropout=cfg.hit_dropout, seed=cfg.seed, progress=progress)
-    heads: dict[str, Head] = {}
-    for label in LABELS:
-        y = np.array([it.labels[label] for it in train])
-        if y.min() == y.max():
-            raise TrainingDataError(f"train data has only one class for {label!r}; need both "
-                                    "positive and negative conversations")
-        coef, intercept, a, b = _fit_head(X, y, cfg)
-        heads[label] = Head(coef, intercept, a, b, alert=0.5, review=0.5)
-    draft = Model(tuple(vec.feature_names), heads, rule_languages(), __version__)
-    scored = score_labelled(Scorer(draft), valid)
+    for note in check_training_data(train, valid):
+        warnings.warn(note, UserWarning, stacklevel=2)
+    clf = ConversationClassifier(C=cfg.C, folds=cfg.folds, hit_dropout=cfg.hit_dropout,
+                                 random_state=cfg.seed)
+    Y = np.array([[it.labels[label] for label in LABELS] for it in train])
+    clf.fit([it.messages for it in train], Y)
+    scored = score_labelled(Scorer(clf.to_model()), valid)
+    thresholds: dict[str, tuple[float, float]] = {}
     metrics: dict[str, Any] = {}
-    for label, head in heads.items():
+    for label in LABELS:
         y = np.array([s.item.labels[label] for s in scored])
         p = np.array([s.probs[label] for s in scored])
-        alert, review = choose_thresholds(y, p, cfg)
-        heads[label] = Head(head.coef, head.intercept, head.a, head.b, alert, review)
-        metrics[label] = {"valid": label_metrics(y, p, alert)}
+        thresholds[label] = choose_thresholds(y, p, cfg)
+        metrics[label] = {"valid": label_metrics(y, p, thresholds[label][0])}
     training = {"seed": cfg.seed, "C": cfg.C, "folds": cfg.folds,
-                "hit_dropout": cfg.hit_dropout,
-                "alert_precision": cfg.alert_precision,
+                "hit_dropout": cfg.hit_dropout, "alert_precision": cfg.alert_precision,
                 "review_probability": cfg.review_probability,
                 "n_train": len(train), "n_valid": len(valid),
                 "train_sha256": data_checksum(train), "valid_sha256": data_checksum(valid)}
-    return Model(tuple(vec.feature_names), heads, rule_languages(), __version__, training,
-                 {"validation": metrics})
+    return clf.to_model(thresholds, training, {"validation": metrics})

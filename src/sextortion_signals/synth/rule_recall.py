@@ -12,7 +12,7 @@ import random
 import re
 from typing import Any
 
-from ..extract import extract_signals_many
+from ..api import extract_signals_many
 from .banks import load_bank
 
 _SLOT = re.compile(r"\{([a-z_]+)\}")

@@ -1,6 +1,6 @@
 """The one registry of signals and their per-language rules.
 
-Signals are declared in ``specs.toml``; rules are JSONL data files in
+Signals are declared in ``rules/specs.toml``; rules are JSONL data files in
 ``rules/<lang>/<signal>.jsonl``. A new language is a new folder, not new code. Everything
 is validated when loaded: unknown keys, duplicate ids and unknown signals raise
 ``RuleFormatError`` naming the file and line.
@@ -23,6 +23,7 @@ from ..errors import RuleFormatError, UnknownSignalError
 Category = Literal["grooming", "sextortion", "context"]
 CATEGORIES: tuple[Category, ...] = ("grooming", "sextortion", "context")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+_LANG_CODE = re.compile(r"[a-z]{2,3}")  # a rules folder per ISO 639 code
 _SPEC_KEYS = frozenset({"name", "category", "description", "default_on"})
 _RULE_KEYS = frozenset({"id", "literal", "pattern", "unless_next", "examples",
                         "counter_examples"})
@@ -54,7 +55,7 @@ class Rule:
 
 
 def _data_root() -> Traversable:
-    return resources.files("sextortion_signals") / "signals"
+    return resources.files("sextortion_signals") / "rules"
 
 
 def _parse_specs(text: str, where: str) -> tuple[SignalSpec, ...]:
@@ -92,12 +93,7 @@ def _parse_specs(text: str, where: str) -> tuple[SignalSpec, ...]:
 def available() -> tuple[SignalSpec, ...]:
     """Every registered signal, in declaration order."""
     path = _data_root() / "specs.toml"
-    return _parse_specs(path.read_text(encoding="utf-8"), "signals/specs.toml")
-
-
-def defaults() -> tuple[SignalSpec, ...]:
-    """The signals that are on unless a caller chooses otherwise."""
-    return tuple(s for s in available() if s.default_on)
+    return _parse_specs(path.read_text(encoding="utf-8"), "rules/specs.toml")
 
 
 def names() -> tuple[str, ...]:
@@ -177,7 +173,7 @@ def parse_rules(lines: Iterable[str], signal: str, lang: str, where: str) -> lis
 @cache
 def rules_for(lang: str) -> tuple[Rule, ...]:
     """All rules of one language pack, validated (duplicate ids are an error)."""
-    folder = _data_root() / "rules" / lang
+    folder = _data_root() / lang
     if not folder.is_dir():
         raise RuleFormatError(f"no rules folder for language {lang!r}; available: "
                               f"{', '.join(rule_languages())}")
@@ -199,5 +195,6 @@ def rules_for(lang: str) -> tuple[Rule, ...]:
 @lru_cache(maxsize=1)
 def rule_languages() -> tuple[str, ...]:
     """Languages that have a rules folder."""
-    root = _data_root() / "rules"
-    return tuple(sorted(e.name for e in root.iterdir() if e.is_dir()))
+    root = _data_root()
+    return tuple(sorted(e.name for e in root.iterdir()
+                        if e.is_dir() and _LANG_CODE.fullmatch(e.name)))

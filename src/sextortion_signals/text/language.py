@@ -1,7 +1,7 @@
 """Fast, offline en/fr detection for short chat messages.
 
 A message is scored by how many of its words appear in each language's list of function
-words and chat forms (``data/lang/<code>.txt``). Adding a language = adding a list.
+words and chat forms (``text/wordlists/<code>.txt``). Adding a language = adding a list.
 Unknown or mixed messages return ``None``: the caller then runs every language pack.
 """
 
@@ -20,7 +20,7 @@ MARGIN = 1.5  # the winner needs this many times the runner-up's hits
 def word_lists() -> dict[str, frozenset[str]]:
     """Language code -> distinctive words (words shared by two lists are removed)."""
     raw: dict[str, set[str]] = {}
-    folder = resources.files("sextortion_signals") / "data" / "lang"
+    folder = resources.files("sextortion_signals") / "text" / "wordlists"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".txt"):
             continue

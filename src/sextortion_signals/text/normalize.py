@@ -1,9 +1,11 @@
 """Evasion-resistant, offset-preserving text normalisation.
 
-Pipeline (each step keeps a map back to the ORIGINAL text):
-1. per character: drop format characters (zero-width, bidi controls), NFKD compatibility
-   folding (full-width, math bold...), strip combining marks (accents, so "age" matches
-   "âge"), fold confusable homoglyphs (Cyrillic/Greek look-alikes) to Latin, lowercase;
+Steps (each keeps a map back to the ORIGINAL text):
+1. per character: drop invisible characters (format controls, default-ignorable code
+   points such as variation selectors and Hangul fillers, combining and enclosing marks,
+   so accents fold too: "âge" -> "age"), NFKD compatibility folding (full-width, math
+   bold, "ſ" -> "s"), confusable homoglyphs (Cyrillic/Greek look-alikes, "ı") to Latin,
+   lowercase;
 2. undo l33t inside alphabetic words (s3nd -> send) but never in numbers or amounts;
 3. join s p a c e d and d.o.t.t.e.d single letters;
 4. squeeze runs of three or more identical letters (pleeease -> please);
@@ -16,13 +18,14 @@ from __future__ import annotations
 
 import re
 import string
+import threading
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from typing import Any, NamedTuple
 
 import ahocorasick
 
-__all__ = ["NormalizedText", "fold_only", "normalize", "read_chunk", "spaced_run_possible"]
+__all__ = ["NormalizedText", "fold_char", "normalize"]
 
 _LEET = str.maketrans({"4": "a", "3": "e", "1": "i", "0": "o", "$": "s", "@": "a", "7": "t",
                        "5": "s"})
@@ -46,56 +49,57 @@ _SINGLE_LETTER_WORDS = frozenset("aiuryocken")
 
 _REPEAT = re.compile(r"([a-vx-z])\1{2,}")  # not "w": keeps www. intact
 
-_MAX_RUN = 64  # longest whitespace-free run handed to the tokenizer
-_LONG_RUN = re.compile(rf"\S{{{_MAX_RUN + 1}}}")
+MAX_RUN = 64  # longest whitespace-free run handed to the tokenizer
+_LONG_RUN = re.compile(rf"\S{{{MAX_RUN + 1}}}")
 
-# Steps 2-5, as bits: which of them may change a text.
-_LEET_STEP, _SPACING_STEP, _REPEAT_STEP, _LONG_STEP = 1, 2, 4, 8
-_ALL_STEPS = 15
+# Default-ignorable code points that are not format controls (Cf is dropped by category):
+# Hangul fillers are letters (Lo), variation selectors and Mongolian ones marks (Mn).
+_IGNORABLE = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0,
+                        *range(0x180B, 0x1810), *range(0xFE00, 0xFE10),
+                        *range(0xE0100, 0xE01F0)])
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_CONTROLS = str.maketrans({c: " " for c in range(32) if chr(c) not in "\t\n\r"} | {127: " "})
 
 
-# What each step needs the folded text to contain (most messages contain none of it): a
-# l33t character; the start of a spaced run (a separator, a letter, the same separator);
-# a letter three times; a run too long for the tokenizer. The first three are found in
-# one pass of an Aho-Corasick automaton (pyahocorasick, as in the rule gate): a regex
-# alternation cost three times as much (sre tries each branch at nearly every position).
+class _Step(NamedTuple):
+    leet: bool
+    spacing: bool
+    repeat: bool
+
+
+@cache
 def _step_marks() -> Any:
+    """One Aho-Corasick automaton (pyahocorasick) of what steps 2-4 need the folded text to
+    contain: a l33t character, the start of a spaced run, a letter three times. Most
+    messages contain none, and skip those steps; a regex alternation cost three times as
+    much (sre tries each branch at nearly every position)."""
     automaton = ahocorasick.Automaton()
-    for mark, step in [*((c, _LEET_STEP) for c in "0123456789$@"),
-                       *((sep + c + sep, _SPACING_STEP)
-                         for sep in sorted(_SEP) for c in string.ascii_lowercase),
-                       *((c * 3, _REPEAT_STEP)  # as ``_REPEAT``
-                         for c in string.ascii_lowercase if c != "w")]:
+    marks = [*((c, "leet") for c in "0123456789$@"),
+             *((sep + c + sep, "spacing") for sep in sorted(_SEP) for c in string.ascii_lowercase),
+             *((c * 3, "repeat") for c in string.ascii_lowercase if c != "w")]
+    for mark, step in marks:
         automaton.add_word(mark, step)
     automaton.make_automaton()
     return automaton
 
 
-_STEP_MARKS = _step_marks()
+_NO_STEPS = _Step(False, False, False)
 
 
-def _steps_needed(text: str) -> int:
-    """Bits of the steps 2-5 that may change ``text`` (the folded text): a step whose bit
-    is not set would leave it as it is."""
-    needed = 0
-    for _, step in _STEP_MARKS.iter(text):
-        needed |= step
-    if len(text) > _MAX_RUN and _LONG_RUN.search(text) is not None:
-        needed |= _LONG_STEP
-    return needed
+def _steps_needed(text: str) -> _Step:
+    marks = _step_marks().iter(text)
+    first = next(marks, None)
+    if first is None:  # most messages
+        return _NO_STEPS
+    found = {first[1], *(step for _, step in marks)}
+    return _Step("leet" in found, "spacing" in found, "repeat" in found)
 
 
-_ASCII_CONTROLS = str.maketrans({c: " " for c in range(32) if chr(c) not in "\t\n\r"} | {127: " "})
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-@lru_cache(maxsize=1)
-def _confusables_table() -> dict[str, str]:
-    """Non-Latin letters that look like a Latin letter -> that letter (lowercase).
-
-    Built from the Unicode confusables data shipped by ``confusable_homoglyphs`` rather
-    than a hand-made list; loaded lazily because pure-ASCII text never needs it.
-    """
+@cache
+def _confusables() -> dict[str, str]:
+    """Non-Latin letters that look like a Latin letter -> that letter (lowercase), from the
+    Unicode confusables data of ``confusable_homoglyphs`` rather than a hand-made list;
+    loaded lazily because ASCII text never needs it."""
     from confusable_homoglyphs.confusables import confusables_data
 
     table: dict[str, str] = {}
@@ -110,46 +114,47 @@ def _confusables_table() -> dict[str, str]:
     return table
 
 
-def _fold_char(ch: str) -> str:
+def fold_char(ch: str) -> str:
+    """Step 1 for one character: the string it folds to (empty when it is dropped)."""
+    code = ord(ch)
     cat = unicodedata.category(ch)
-    if cat == "Cf":  # zero-width, bidi controls, soft hyphen
+    if cat == "Cf" or code in _IGNORABLE or cat in ("Mn", "Me"):
         return ""
     if cat == "Cc":
         return ch if ch in "\t\n\r" else " "
     if cat in ("Cs", "Co", "Cn"):
         return ch
-    decomposed = unicodedata.normalize("NFKD", ch)
-    table = _confusables_table()
+    table = _confusables()
     out = []
-    for c in decomposed:
-        if unicodedata.combining(c):
+    for c in unicodedata.normalize("NFKD", ch):
+        if unicodedata.category(c) in ("Mn", "Me") or ord(c) in _IGNORABLE:
             continue
-        out.append(table.get(c, c))
-    return "".join(out).lower()
+        c = table.get(c, c).lower()
+        out.append(c if len(c) == 1 else unicodedata.normalize("NFKD", c)[0])
+    return "".join(out)
 
 
 class _FoldTable(dict[int, str]):
-    """``str.translate`` table filled on first sight of each character. Characters that
-    do not fold to exactly one character are recorded in ``irregular``: text without any
-    of them folds one to one, so its offsets need no map."""
+    """``str.translate`` table of step 1, filled on first sight of each character and
+    bounded. ``irregular`` holds the characters that do not fold to exactly one character
+    (it only grows, and a character joins it before its fold is stored): a text without
+    any of them folds one to one and needs no offset map."""
 
-    # Bounded: adversarial input cannot grow it without limit. ``irregular`` is never
-    # cleared (it is a fixed property of each character and a few thousand at most), so a
-    # clear in the middle of one ``translate`` cannot make a text look aligned.
     MAX_SIZE = 65536
 
     def __init__(self) -> None:
         super().__init__()
+        self._lock = threading.Lock()
         self.irregular: set[str] = set()
 
     def __missing__(self, code: int) -> str:
-        if len(self) >= self.MAX_SIZE:
-            self.clear()
-        ch = chr(code)
-        folded = _fold_char(ch)
-        if len(folded) != 1:
-            self.irregular.add(ch)
-        self[code] = folded
+        folded = fold_char(chr(code))
+        with self._lock:
+            if len(folded) != 1:
+                self.irregular.add(chr(code))
+            if len(self) >= self.MAX_SIZE:
+                self.clear()
+            self[code] = folded
         return folded
 
 
@@ -158,8 +163,7 @@ _FOLD = _FoldTable()
 
 class NormalizedText(NamedTuple):
     """``text`` is the normalised form; ``starts[i]``/``ends[i]`` give the original span of
-    normalised character i (``None`` when the two are aligned one to one). A named tuple:
-    one is made per message, and it costs a third of a frozen dataclass to build."""
+    normalised character i (``None`` when the two are aligned one to one)."""
 
     original: str
     text: str
@@ -211,22 +215,22 @@ def _leet_edits(text: str) -> dict[int, str]:
     return edits
 
 
-def _deletions(text: str, needed: int) -> set[int]:
+def _deletions(text: str, steps: _Step) -> set[int]:
     drop: set[int] = set()
-    if needed & _SPACING_STEP:
+    if steps.spacing:
         for m in _SPACED.finditer(text):
             letters = [c for c in m.group() if c not in _SEP]
             if all(c in _SINGLE_LETTER_WORDS for c in letters):
                 continue
             drop.update(m.start() + k for k, c in enumerate(m.group()) if c in _SEP)
-    if needed & _REPEAT_STEP:
+    if steps.repeat:
         for m in _REPEAT.finditer(text):
             drop.update(range(m.start() + 1, m.end()))
     return drop
 
 
 def _break_long_runs(norm: NormalizedText) -> NormalizedText:
-    """Insert a space every ``_MAX_RUN`` characters of a whitespace-free run.
+    """Insert a space every ``MAX_RUN`` characters of a whitespace-free run.
 
     spaCy's tokenizer is quadratic on long punctuation-only tokens ("$$$$...", "!?!?...");
     bounding token length keeps it linear. The inserted space maps to the original position
@@ -243,7 +247,7 @@ def _break_long_runs(norm: NormalizedText) -> NormalizedText:
     for i, ch in enumerate(norm.text):
         if ch.isspace():
             run = 0
-        elif run == _MAX_RUN:
+        elif run == MAX_RUN:
             out.append(" ")
             o_starts.append(starts[i])
             o_ends.append(starts[i])
@@ -258,25 +262,23 @@ def _break_long_runs(norm: NormalizedText) -> NormalizedText:
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching; see the module docstring for the steps."""
     folded, starts, ends = _fold(text)
-    needed = _steps_needed(folded)
-    if not needed and starts is None:
-        return NormalizedText(text, folded)  # aligned, and steps 2-5 would change nothing
-    norm = _edit(text, folded, starts, ends, needed)
-    # Only a long run, or spaces dropped between spaced letters, can leave a run too long.
-    return _break_long_runs(norm) if needed & (_LONG_STEP | _SPACING_STEP) else norm
+    steps = _steps_needed(folded)
+    norm = _edit(text, folded, starts, ends, steps) if any(steps) or starts is not None \
+        else NormalizedText(text, folded)
+    return _break_long_runs(norm) if len(norm.text) > MAX_RUN else norm
 
 
 def _edit(text: str, folded: str, starts: list[int] | None, ends: list[int] | None,
-          needed: int) -> NormalizedText:
-    """Steps 2-4 on the folded text, those in ``needed`` (step 5 is ``_break_long_runs``)."""
-    edits = _leet_edits(folded) if needed & _LEET_STEP else {}
+          steps: _Step) -> NormalizedText:
+    """Steps 2-4 on the folded text (step 5 is ``_break_long_runs``)."""
+    edits = _leet_edits(folded) if steps.leet else {}
     if edits:
         chars = list(folded)
         for i, c in edits.items():
             chars[i] = c
         folded = "".join(chars)
-        needed |= _SPACING_STEP | _REPEAT_STEP  # "h3ee" -> "heee": marks made by the edit
-    drop = _deletions(folded, needed)
+        steps = _Step(True, True, True)  # "h3ee" -> "heee": marks made by the edit
+    drop = _deletions(folded, steps)
     if drop:
         keep = [i for i in range(len(folded)) if i not in drop]
         if starts is None or ends is None:
@@ -287,50 +289,6 @@ def _edit(text: str, folded: str, starts: list[int] | None, ends: list[int] | No
             ends_k = [ends[i] for i in keep]
         return NormalizedText(text, "".join(folded[i] for i in keep), tuple(starts_k),
                               tuple(ends_k))
-    if starts is None or ends is None:  # ASCII: aligned one to one
+    if starts is None or ends is None:  # aligned one to one
         return NormalizedText(text, folded)
     return NormalizedText(text, folded, tuple(starts), tuple(ends))
-
-
-# What one whitespace-free chunk of a raw text says about normalising the whole text
-# (``read_chunk``): steps 2-5 act inside chunks, except step 3 with a space between letters.
-CHANGES = 1  # normalisation may change the chunk, or folds it other than one to one
-SINGLE = 2  # one letter a-z
-ENDS_LONE = 4  # ends with a letter that may start a spaced run (``_SPACED``'s lookbehind)
-STARTS_LONE = 8  # starts with a letter that may end one (its lookahead)
-_LETTERS = frozenset(string.ascii_lowercase)
-_NOT_BEFORE_RUN = frozenset(string.ascii_lowercase + string.digits + ".-_*")
-_NOT_AFTER_RUN = frozenset(string.ascii_lowercase + string.digits)
-
-
-def read_chunk(chunk: str) -> tuple[str, int]:
-    """(``chunk`` folded, its shape: the bits above) for one whitespace-free chunk of a raw
-    text. Why a text none of whose chunks ``CHANGES`` is normalised by step 1 alone, unless
-    ``spaced_run_possible``: step 1 is per character (every whitespace character folds to
-    one whitespace character: tested), and the marks of steps 2, 4 and 5 and of step 3 with
-    another separator than a space lie inside one chunk (``_steps_needed`` of the chunk)."""
-    folded, starts, _ = _fold(chunk)
-    if starts is not None or folded.split() != [folded] or _steps_needed(folded):
-        return folded, CHANGES
-    shape = 0
-    if folded[-1] in _LETTERS and (len(folded) == 1 or folded[-2] not in _NOT_BEFORE_RUN):
-        shape |= ENDS_LONE
-    if folded[0] in _LETTERS and (len(folded) == 1 or folded[1] not in _NOT_AFTER_RUN):
-        shape |= STARTS_LONE
-    if len(folded) == 1 and folded in _LETTERS:
-        shape |= SINGLE
-    return folded, shape
-
-
-def spaced_run_possible(shapes: list[int]) -> bool:
-    """Whether step 3 may join letters across the chunks whose shapes (``read_chunk``) are
-    ``shapes``, in order: a run "x y z" is a chunk ending in a lone letter, one letter
-    alone, and a chunk starting with a lone letter, one after the other."""
-    return any(a & ENDS_LONE and b & SINGLE and c & STARTS_LONE
-               for a, b, c in zip(shapes, shapes[1:], shapes[2:], strict=False))
-
-
-def fold_only(text: str) -> NormalizedText:
-    """``normalize(text)`` for a text whose chunks none ``CHANGES`` and where no spaced run
-    is possible (``read_chunk``): step 1 alone, aligned one to one."""
-    return NormalizedText(text, _fold(text)[0])

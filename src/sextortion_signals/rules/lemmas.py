@@ -1,11 +1,11 @@
 """Lookup lemmas for the blank pipelines, from spacy-lookups-data.
 
 The full French table has ~217k entries and takes over a second to load, so the package
-ships a pruned, accent-folded table (``lemmas/<lang>.json``) holding only the inflected
+ships a pruned, accent-folded table (``lemmas_data/<lang>.json``) holding only the inflected
 forms of lemmas that some rule pattern uses. If the rules ask for a lemma the shipped
 table does not cover (a user added a rule), the table is rebuilt from spacy-lookups-data
 in memory: slower start, same result. Rebuild the shipped files with
-``python -m sextortion_signals.signals.lemmas``.
+``python -m sextortion_signals.rules.lemmas``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..normalize import normalize
+from ..text.normalize import normalize
 from .registry import rule_languages, rules_for
 
 
@@ -65,7 +65,7 @@ def build_table(lang: str, wanted: Iterable[str]) -> dict[str, str]:
 @cache
 def lemma_table(lang: str) -> dict[str, str]:
     wanted = pattern_lemmas(lang)
-    shipped = resources.files("sextortion_signals") / "signals" / "lemmas" / f"{lang}.json"
+    shipped = resources.files("sextortion_signals") / "rules" / "lemmas_data" / f"{lang}.json"
     if shipped.is_file():
         data = json.loads(shipped.read_text(encoding="utf-8"))
         if set(data.get("lemmas", [])) >= wanted:
@@ -85,4 +85,4 @@ def write_shipped_tables(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    write_shipped_tables(Path(__file__).parent / "lemmas")
+    write_shipped_tables(Path(__file__).parent / "lemmas_data")

@@ -1,22 +1,22 @@
 """Our own matcher for the token patterns the rules use, with spaCy's ``Matcher`` semantics.
 
-spaCy's ``Matcher`` evaluates ``IN`` predicates in Python, on every token, at every call:
-about 15 us per rule per message, the largest cost of scoring a message that fires. The
-rules only use a small subset of the pattern language: ``LOWER`` (a word or ``IN`` a
-list), ``LIKE_NUM`` / ``IS_ALPHA`` / ``IS_DIGIT`` flags, and the ``?``, ``*`` and ``+``
-operators. ``compile_pattern`` turns such a pattern into a small automaton over the doc's
-lowercase ids that returns the same matches as spaCy: every ``(start, end)`` span the
-pattern matches, without zero-length or duplicate spans (tested against spaCy's
-``Matcher`` on every rule and generated message). A pattern outside the subset returns
-None and keeps its spaCy ``Matcher``.
+spaCy's ``Matcher`` evaluates ``IN`` predicates in Python, on every token, at every call,
+the largest cost of scoring a message that fires. The rules only use a small subset of
+the pattern language: ``LOWER`` (a word or ``IN`` a list), ``LIKE_NUM`` / ``IS_ALPHA`` /
+``IS_DIGIT`` flags, and the ``?``, ``*`` and ``+`` operators. ``compile_pattern`` turns
+such a pattern into a small automaton over the doc's lowercase ids that returns the same
+matches as spaCy: every ``(start, end)`` span the pattern matches, without zero-length or
+duplicate spans (tested against spaCy's ``Matcher`` on every rule and generated text). A
+pattern outside the subset returns None and runs in spaCy's ``Matcher``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from spacy.strings import StringStore
+from spacy.strings import hash_string  # type: ignore[attr-defined]
 from spacy.tokens import Doc
 
 _FLAGS = {"LIKE_NUM": "like_num", "IS_ALPHA": "is_alpha", "IS_DIGIT": "is_digit"}
@@ -73,6 +73,7 @@ class TokenPattern:
         self._accepting: list[bool] = []
         self._flagged: list[bool] = []
         self._moves: list[dict[int | None, int]] = []  # word id (None: other word) -> id
+        self._lock = threading.Lock()  # new states only; moves are idempotent dict writes
         self._initial = self._state(self._closure[0])
 
     def _state(self, positions: frozenset[int]) -> int:
@@ -80,13 +81,18 @@ class TokenPattern:
         known = self._ids.get(positions)
         if known is not None:
             return known
-        ident = len(self._sets)
-        self._sets.append(positions)
-        self._accepting.append(self._end in positions)
-        self._flagged.append(any(self.steps[i].flags for i in positions if i != self._end))
-        self._moves.append({})
-        self._ids[positions] = ident  # last: another thread never sees a half-made state
-        return ident
+        with self._lock:
+            known = self._ids.get(positions)
+            if known is not None:
+                return known
+            ident = len(self._sets)
+            self._sets.append(positions)
+            self._accepting.append(self._end in positions)
+            self._flagged.append(any(self.steps[i].flags for i in positions
+                                     if i != self._end))
+            self._moves.append({})
+            self._ids[positions] = ident  # last: a reader never sees a half-made state
+            return ident
 
     def _move(self, state: int, word: int, pos: int,
               flag: Callable[[int, str], bool]) -> int:
@@ -159,8 +165,7 @@ class TokenPattern:
         return out
 
 
-def compile_pattern(pattern: Sequence[dict[str, Any]],
-                    strings: StringStore) -> TokenPattern | None:
+def compile_pattern(pattern: Sequence[dict[str, Any]]) -> TokenPattern | None:
     """``pattern`` (LEMMA already compiled to LOWER) as a ``TokenPattern``, or None if it
     uses anything beyond the supported subset."""
     steps: list[Step] = []
@@ -171,10 +176,10 @@ def compile_pattern(pattern: Sequence[dict[str, Any]],
             if key == "OP":
                 continue
             if key == "LOWER" and isinstance(value, str):
-                lowers = frozenset([strings.add(value)])
+                lowers = frozenset([hash_string(value)])
             elif (key == "LOWER" and isinstance(value, dict) and set(value) == {"IN"}
                   and all(isinstance(v, str) for v in value["IN"])):
-                lowers = frozenset(strings.add(v) for v in value["IN"])
+                lowers = frozenset(hash_string(v) for v in value["IN"])
             elif key in _FLAGS and isinstance(value, bool):
                 flags.append((_FLAGS[key], value))
             else:

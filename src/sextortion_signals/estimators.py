@@ -1,0 +1,203 @@
+"""scikit-learn surfaces: the featurizer and classifier the shipped model is made with.
+
+- ``CalibratedLogisticRegression``: a numeric binary classifier, class-weighted logistic
+  regression whose decision function is Platt-calibrated on out-of-fold scores
+  (``CalibratedClassifierCV(..., ensemble=False)``): ``logit(p) = a * (w . x + c) + b``, a
+  single linear score, so every probability decomposes exactly into per-feature terms.
+- ``ConversationFeaturizer``: conversations -> the feature matrix (``features.py``).
+- ``ConversationClassifier``: both, one calibrated head per label; ``to_model()`` exports
+  the JSON artefact that scoring loads (``model.py``), and ``train`` uses it.
+
+scikit-learn is imported here only; scoring never imports this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .errors import TrainingDataError
+from .features import FeatureVectorizer, feature_table
+from .inputs import Conversation, Limits, coerce_many
+from .match.analyze import MessageAnalysis, default_analyzer
+from .model import LABELS, Head, Model
+
+
+class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Binary logistic regression with an exact Platt calibration of its linear score."""
+
+    def __init__(self, C: float = 0.3, folds: int = 5, random_state: int | None = 0) -> None:
+        self.C = C
+        self.folds = folds
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> CalibratedLogisticRegression:
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ValueError(f"CalibratedLogisticRegression is binary; got "
+                             f"{len(self.classes_)} classes")
+        smallest = int(np.bincount(y_index).min())
+        folds = min(self.folds, smallest)
+        if folds < 2:
+            raise ValueError(f"need at least 2 examples of each class to calibrate, got "
+                             f"{smallest}")
+        base = LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000)
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+        cal = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
+        cal.fit(X, y_index)
+        pair = cal.calibrated_classifiers_[0]
+        self.coef_ = np.asarray(pair.estimator.coef_[0], dtype=np.float64)
+        self.intercept_ = float(pair.estimator.intercept_[0])
+        # scikit-learn: p = 1 / (1 + exp(a_ * f + b_)), so logit(p) = -a_ * f - b_.
+        self.a_, self.b_ = -float(pair.calibrators[0].a_), -float(pair.calibrators[0].b_)
+        if self.a_ <= 0:
+            raise TrainingDataError("calibration slope is not positive: the features do not "
+                                    "separate the classes in this data (check the labels)")
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Calibrated log-odds of the positive class."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        out: np.ndarray = self.a_ * (X @ self.coef_ + self.intercept_) + self.b_
+        return out
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -500, 500)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        out: np.ndarray = self.classes_[(self.decision_function(X) >= 0).astype(int)]
+        return out
+
+
+class ConversationFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Conversations (anything ``score`` accepts) -> feature matrix.
+
+    ``hit_dropout``: share of signal hits dropped at random by ``fit_transform`` (training
+    augmentation; ``transform`` never drops)."""
+
+    def __init__(self, hit_dropout: float = 0.0, random_state: int | None = 0,
+                 limits: Limits | None = None) -> None:
+        self.hit_dropout = hit_dropout
+        self.random_state = random_state
+        self.limits = limits
+
+    def fit(self, X: Sequence[Any], y: Any = None) -> ConversationFeaturizer:
+        self.feature_names_out_ = np.asarray(list(feature_table()), dtype=object)
+        self.n_features_out_ = len(self.feature_names_out_)
+        return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self)
+        out: np.ndarray = self.feature_names_out_
+        return out
+
+    def transform(self, X: Sequence[Any]) -> np.ndarray:
+        check_is_fitted(self)
+        return self._features(X, dropout=0.0)
+
+    def fit_transform(self, X: Sequence[Any], y: Any = None, **fit_params: Any) -> np.ndarray:
+        return self.fit(X, y)._features(X, dropout=self.hit_dropout)
+
+    def _features(self, X: Sequence[Any], dropout: float) -> np.ndarray:
+        convs = coerce_many(X, self.limits)
+        vectorizer = FeatureVectorizer(tuple(self.feature_names_out_))
+        rng = np.random.default_rng(self.random_state)
+        rows = np.zeros((len(convs), len(vectorizer.feature_names)))
+        for start in range(0, len(convs), 1024):
+            batch = convs[start:start + 1024]
+            for i, (conv, analyses) in enumerate(zip(
+                    batch, default_analyzer().analyse(batch), strict=True)):
+                if dropout > 0:
+                    analyses = _drop_hits(analyses, rng, dropout)
+                vectorizer.row(vectorizer.state(conv, analyses), rows[start + i])
+        return rows
+
+
+def _drop_hits(analyses: Sequence[MessageAnalysis], rng: np.random.Generator,
+               rate: float) -> tuple[MessageAnalysis, ...]:
+    return tuple(a._replace(hits=tuple(h for h in a.hits if rng.random() >= rate))
+                 for a in analyses)
+
+
+class ConversationClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """One ``CalibratedLogisticRegression`` per label over ``ConversationFeaturizer``.
+
+    ``fit(conversations, Y)``: ``Y`` of shape (n, 2), columns in label order
+    (``grooming``, ``sextortion``). ``predict_proba`` returns the probability of each
+    label, shape (n, 2); ``predict`` thresholds it (0.5, or the model's alert thresholds
+    once exported with them)."""
+
+    def __init__(self, C: float = 0.3, folds: int = 5, hit_dropout: float = 0.3,
+                 random_state: int | None = 0, limits: Limits | None = None) -> None:
+        self.C = C
+        self.folds = folds
+        self.hit_dropout = hit_dropout
+        self.random_state = random_state
+        self.limits = limits
+
+    def fit(self, X: Sequence[Any], y: Any) -> ConversationClassifier:
+        Y = np.asarray(y)
+        if Y.ndim != 2 or Y.shape[1] != len(LABELS):
+            raise ValueError(f"y must have shape (n, {len(LABELS)}): one column per label in "
+                             f"the order {LABELS}; got shape {Y.shape}")
+        self.featurizer_ = ConversationFeaturizer(self.hit_dropout, self.random_state,
+                                                  self.limits)
+        features = self.featurizer_.fit_transform(X)
+        if features.shape[0] != Y.shape[0]:
+            raise ValueError(f"{features.shape[0]} conversations but {Y.shape[0]} label rows")
+        self.heads_: dict[str, CalibratedLogisticRegression] = {}
+        for j, label in enumerate(LABELS):
+            if len(np.unique(Y[:, j])) < 2:
+                raise TrainingDataError(f"the data has only one class for {label!r}; need "
+                                        f"both positive and negative conversations")
+            self.heads_[label] = CalibratedLogisticRegression(
+                self.C, self.folds, self.random_state).fit(features, Y[:, j])
+        self.classes_ = np.array([0, 1])
+        self.thresholds_ = {label: 0.5 for label in LABELS}
+        return self
+
+    def decision_function(self, X: Sequence[Any]) -> np.ndarray:
+        """Calibrated log-odds per label, shape (n, 2)."""
+        check_is_fitted(self)
+        features = self.featurizer_.transform(X)
+        return np.column_stack([h.decision_function(features) for h in self.heads_.values()])
+
+    def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -500, 500)))
+        return out
+
+    def predict(self, X: Sequence[Any]) -> np.ndarray:
+        thresholds = np.array([self.thresholds_[label] for label in LABELS])
+        return (self.predict_proba(X) >= thresholds).astype(int)
+
+    def to_model(self, thresholds: dict[str, tuple[float, float]] | None = None,
+                 training: dict[str, Any] | None = None,
+                 metrics: dict[str, Any] | None = None) -> Model:
+        """The JSON artefact scoring loads. ``thresholds``: label -> (alert, review)."""
+        from . import __version__
+        from .rules.registry import rule_languages
+
+        check_is_fitted(self)
+        thresholds = thresholds or {label: (0.5, 0.5) for label in LABELS}
+        heads = {label: Head(h.coef_, h.intercept_, h.a_, h.b_, *thresholds[label])
+                 for label, h in self.heads_.items()}
+        return Model(tuple(self.featurizer_.feature_names_out_), heads, rule_languages(),
+                     __version__, dict(training or {}), dict(metrics or {}))
+
+
+def conversations_of(items: Sequence[Any]) -> list[Conversation]:
+    """Validated conversations of labelled items (anything with ``messages``)."""
+    return coerce_many([it.messages for it in items])

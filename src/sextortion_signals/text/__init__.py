@@ -1,0 +1,1 @@
+"""Text before matching: normalisation with an offset map, and language detection."""
