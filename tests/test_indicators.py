@@ -25,6 +25,18 @@ def _kinds(text: str) -> dict[str, list[tuple[str, str]]]:
     ("en Transcash", "payment_channel", "prepaid_voucher"),
     ("un code neosurf", "payment_channel", "prepaid_voucher"),
     ("you have 10 min", "deadline", "600 s"),
+    ("t'as 1,5 h", "deadline", "5400 s"),
+    ("you have one hour", "deadline", "3600 s"),
+    ("t'as deux heures", "deadline", "7200 s"),
+    ("dans une heure", "deadline", "3600 s"),
+    ("apple gift cards", "payment_channel", "gift_card"),
+    ("send steam cards", "payment_channel", "gift_card"),
+    ("des cartes cadeaux", "payment_channel", "gift_card"),
+    ("pay in 10 ſec", "deadline", "10 s"),
+    ("pay 10 bıtcoin", "payment_channel", "crypto"),
+    ("50 dollarſ", "amount", "50 USD"),
+    ("add me on ſnapchat", "platform", "snapchat"),
+    ("10 mİn", "deadline", "600 s"),
     ("t'as 48h", "deadline", "172800 s"),
     ("avant ce soir", "deadline", "ce soir"),
     ("add me on snap", "platform", "snap"),
@@ -36,7 +48,7 @@ def test_indicator_found(text: str, kind: str, value: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["i was born in 2009", "see you at 10:30", "page 42",
-                                  "the score was 3-1", ""])
+                                  "the score was 3-1", "", "en 2022, 16, jours", "2022,h"])
 def test_no_money_or_wallet_in_ordinary_numbers(text: str) -> None:
     kinds = _kinds(text)
     assert "amount" not in kinds and "crypto_wallet" not in kinds and "phone" not in kinds

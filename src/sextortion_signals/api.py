@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,14 +19,24 @@ from .errors import InvalidInputError
 from .features import FeatureVectorizer
 from .inputs import Conversation, Limits, coerce_conversation, coerce_many
 from .match.analyze import Analyzer, MessageAnalysis, default_analyzer
-from .model import Model, default_model
+from .model import Model, default_model, load_model
+from .features import LearnedHit
+from .lexical import LexicalModel
 from .results import Indicator, ScoreResult, SignalHit
 
 BATCH_SIZE = 4096  # conversations per batch: one tokenizer pass per language per batch
 _PARALLEL_FROM = 512  # fewer conversations are scored in this process whatever n_jobs
 
-# Per conversation, what a worker process sends back: its feature row and its evidence.
-Extracted = tuple[np.ndarray, list[tuple[tuple[SignalHit, ...], tuple[Indicator, ...]]]]
+class Evidence(NamedTuple):
+    """A conversation's evidence, as a worker process sends it back: small to pickle."""
+
+    hits: tuple[SignalHit, ...]
+    indicators: tuple[Indicator, ...]
+    learned: tuple[LearnedHit, ...]
+    lang: str | None  # the language most of its messages are in
+
+
+Extracted = tuple[np.ndarray, list[Evidence]]
 
 
 def flag(model: Model, P: np.ndarray) -> list[tuple[tuple[str, ...], str]]:
@@ -42,16 +53,45 @@ def flag(model: Model, P: np.ndarray) -> list[tuple[tuple[str, ...], str]]:
             for b, r in zip(bits.tolist(), review.tolist(), strict=True)]
 
 
-def extract(vectorizer: FeatureVectorizer, analyzer: Analyzer,
+def extract(model: Model, vectorizer: FeatureVectorizer, analyzer: Analyzer,
             conversations: Sequence[Conversation]) -> Extracted:
     """Feature rows and evidence of validated conversations."""
     analysed = analyzer.analyse(conversations)
+    groups = learned_groups(model.lexical, analysed)
     X = np.zeros((len(conversations), len(vectorizer.feature_names)))
     evidence = []
     for i, (conv, analyses) in enumerate(zip(conversations, analysed, strict=True)):
-        vectorizer.fill(conv, analyses, X[i])
-        evidence.append(_evidence(analyses))
+        state = vectorizer.state(conv, analyses, None if groups is None else groups[i])
+        vectorizer.row(state, X[i])
+        hits, indicators = _evidence(analyses)
+        evidence.append(Evidence(hits, indicators, state.learned_hits(), dominant_lang(analyses)))
     return X, evidence
+
+
+def learned_groups(lexical: LexicalModel | None,
+                   analysed: Sequence[Sequence[MessageAnalysis]]) -> list[np.ndarray] | None:
+    """Per conversation, the lexical model's group probabilities (one row per message),
+    or None without a lexical model. One batched pass over every message."""
+    if lexical is None:
+        return None
+    P = lexical.probabilities([a.text for analyses in analysed for a in analyses])
+    out = []
+    start = 0
+    for analyses in analysed:
+        out.append(P[start:start + len(analyses)])
+        start += len(analyses)
+    return out
+
+
+def dominant_lang(analyses: Sequence[MessageAnalysis]) -> str | None:
+    """The language most messages were detected in (None if none was)."""
+    if len(analyses) == 1:
+        return analyses[0].lang
+    counts: dict[str, int] = {}
+    for a in analyses:
+        if a.lang is not None:
+            counts[a.lang] = counts.get(a.lang, 0) + 1
+    return max(sorted(counts), key=counts.__getitem__) if counts else None
 
 
 def _evidence(analyses: Sequence[MessageAnalysis],
@@ -98,7 +138,7 @@ class Scorer:
         return out
 
     def _score(self, convs: Sequence[Conversation]) -> list[ScoreResult]:
-        return self._assemble(convs, extract(self.vectorizer, self.analyzer, convs))
+        return self._assemble(convs, extract(self.model, self.vectorizer, self.analyzer, convs))
 
     def _score_parallel(self, convs: list[Conversation], n_jobs: int,
                         batch_size: int | None) -> list[ScoreResult]:
@@ -109,8 +149,11 @@ class Scorer:
         chunks = [convs[i:i + size] for i in range(0, len(convs), size)]
         # Workers analyse and vectorise; rows and evidence come back (small to pickle) and
         # each part is assembled here as it arrives.
+        # A model read from a file is read again by each worker (once: kept per process)
+        # rather than pickled with every job.
+        shipped = self.model.source if Path(self.model.source).is_file() else None
         parts = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_extract_in_worker)(self.model.feature_names, chunk) for chunk in chunks)
+            delayed(_extract_in_worker)(shipped or self.model, chunk) for chunk in chunks)
         out: list[ScoreResult] = []
         for chunk, part in zip(chunks, parts, strict=True):
             out.extend(self._assemble(chunk, part))
@@ -124,16 +167,35 @@ class Scorer:
             return []
         P = self.model.probabilities(X)
         labels = self.model.labels
-        return [ScoreResult(dict(zip(labels, probs, strict=True)), flagged, level, hits,
-                            indicators, conv.warnings, X[row].copy(), self.model,
-                            conv.metadata)
-                for row, (conv, (hits, indicators), probs, (flagged, level)) in enumerate(
+        return [ScoreResult(dict(zip(labels, probs, strict=True)), flagged, level, ev.hits,
+                            ev.indicators, conv.warnings, X[row].copy(), self.model,
+                            conv.metadata, ev.learned,
+                            {h.message_index: conv.messages[h.message_index - conv.offset].text
+                             for h in ev.learned}, ev.lang, _times(conv, ev))
+                for row, (conv, ev, probs, (flagged, level)) in enumerate(
                     zip(convs, evidence, P.tolist(), flag(self.model, P), strict=True))]
 
 
-def _extract_in_worker(feature_names: tuple[str, ...],
-                       convs: Sequence[Conversation]) -> Extracted:
-    return extract(_worker_vectorizer(tuple(feature_names)), default_analyzer(), convs)
+def _times(conv: Conversation, ev: Evidence) -> dict[int, float]:
+    """Timestamps of the messages the evidence points at (for the explanation's timeline)."""
+    cited = {h.message_index for h in ev.hits} | {h.message_index for h in ev.learned}
+    out = {}
+    for index in cited:
+        t = conv.messages[index - conv.offset].timestamp
+        if t is not None:
+            out[index] = t
+    return out
+
+
+def _extract_in_worker(model: Model | str, convs: Sequence[Conversation]) -> Extracted:
+    if isinstance(model, str):
+        model = _worker_model(model)
+    return extract(model, _worker_vectorizer(model.feature_names), default_analyzer(), convs)
+
+
+@cache
+def _worker_model(path: str) -> Model:
+    return load_model(path)
 
 
 @cache

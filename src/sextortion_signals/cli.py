@@ -165,12 +165,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     if (out_dir / "model.json").exists() and not args.force:
         raise OutputExistsError(f"{out_dir}/model.json exists; pass --force to overwrite")
-    train = list(read_labelled(args.data))
+    train = [it for data in args.data for it in read_labelled(data)]
     if args.valid:
-        valid = list(read_labelled(args.valid))
+        valid = [it for data in args.valid for it in read_labelled(data)]
     else:
         train, valid = _split_valid(train)
-    cfg = TrainConfig(seed=args.seed, C=args.C, alert_precision=args.precision)
+    cfg = TrainConfig(seed=args.seed, C=args.C) if args.precision is None else TrainConfig(
+        seed=args.seed, C=args.C, alert_precision={"grooming": args.precision,
+                                                   "sextortion": args.precision})
     model = train_model(train, valid, cfg)
     for test in args.test or []:
         report = evaluate(model, read_labelled(test), early_warning=True)
@@ -255,14 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("train", help="train a model on labelled JSONL or CSV")
-    p.add_argument("data")
+    p.add_argument("data", nargs="+")
     p.add_argument("-o", "--output", required=True, help="model directory")
-    p.add_argument("--valid", help="validation data (default: 15%% of DATA, by id hash)")
+    p.add_argument("--valid", action="append",
+                   help="validation data (repeatable; default: 15%% of DATA, by id hash)")
     p.add_argument("--test", action="append", help="also evaluate on this file (repeatable)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--C", type=float, default=0.3, help="inverse regularisation strength")
-    p.add_argument("--precision", type=float, default=0.95,
-                   help="validation precision target of the alert threshold")
+    p.add_argument("--precision", type=float, default=None,
+                   help="validation precision target of the alert thresholds (default: "
+                        "0.95 grooming, 0.98 sextortion)")
     p.add_argument("--force", action="store_true")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(func=cmd_train)

@@ -48,6 +48,7 @@ class Labelled:
 
 _JSONL_KEYS = frozenset({"id", "messages", "labels", "kind", "lang", "category",
                          "first_risk_index", "tags"})
+# ``subtype``, ``author``, ``split`` and any other key stay in ``Labelled.metadata``.
 
 
 _CSV_CONVERSATION_KEYS = frozenset({"conversation_id", "lang", "category", *LABELS})
@@ -73,7 +74,7 @@ def _labels(raw: dict[str, Any], where: str) -> dict[str, int]:
     return out
 
 
-def _first_risk_by_label(tags: Any) -> dict[str, int] | None:
+def first_risk_by_label(tags: Any) -> dict[str, int] | None:
     if not isinstance(tags, list):
         return None
     from .rules.registry import available
@@ -113,16 +114,30 @@ def _from_jsonl(path: Path) -> Iterator[Labelled]:
         except (json.JSONDecodeError, RecursionError) as err:
             reason = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
             raise TrainingDataError(f"{where}: invalid JSON ({reason})") from None
-        if not isinstance(raw, dict) or not isinstance(raw.get("messages"), list):
-            raise TrainingDataError(f"{where}: each line must be an object with a "
-                                    "'messages' list")
-        fri = raw.get("first_risk_index")
-        tags = raw.get("tags")
-        yield Labelled(str(raw.get("id", lineno)), raw["messages"], _labels(raw, where),
-                       raw.get("lang"), raw.get("category") or raw.get("kind"),
-                       fri if isinstance(fri, int) else None, where,
-                       _first_risk_by_label(tags), tags if isinstance(tags, list) else None,
-                       {k: v for k, v in raw.items() if k not in _JSONL_KEYS})
+        yield _from_raw(raw, where, lineno)
+
+
+def _from_raw(raw: Any, where: str, lineno: int) -> Labelled:
+    if not isinstance(raw, dict) or not isinstance(raw.get("messages"), list):
+        raise TrainingDataError(f"{where}: each line must be an object with a 'messages' list")
+    fri = raw.get("first_risk_index")
+    tags = raw.get("tags")
+    return Labelled(str(raw.get("id", lineno)), raw["messages"], _labels(raw, where),
+                    raw.get("lang"), raw.get("category") or raw.get("kind"),
+                    fri if isinstance(fri, int) else None, where, first_risk_by_label(tags),
+                    tags if isinstance(tags, list) else None,
+                    {k: v for k, v in raw.items() if k not in _JSONL_KEYS})
+
+
+def _from_authored(root: Path, split: str) -> Iterator[Labelled]:
+    from .synth.authored import read
+
+    try:
+        rows = read(root, split)
+        for k, raw in enumerate(rows, 1):
+            yield _from_raw(raw, f"{root}:{split}#{raw.get('id', k)}", k)
+    except ValueError as err:
+        raise TrainingDataError(f"{root}:{split}: {err}") from None
 
 
 def _from_csv(path: Path) -> Iterator[Labelled]:
@@ -174,8 +189,16 @@ def _int(value: str, where: str, column: str) -> int:
 
 
 def read_labelled(path: str | Path) -> Iterator[Labelled]:
-    """Stream labelled conversations from a ``.jsonl`` or ``.csv`` file."""
+    """Stream labelled conversations from a ``.jsonl`` or ``.csv`` file, or one split of
+    the authored corpus: ``datasets/authored:train`` (a folder with ``splits.json``)."""
+    text = str(path)
+    root, _, split = text.rpartition(":")
+    if root and Path(root, "splits.json").is_file():
+        return _from_authored(Path(root), split)
     p = Path(path)
+    if p.is_dir() and (p / "splits.json").is_file():
+        raise TrainingDataError(f"{p} is the authored corpus: name a split, e.g. {p}:train "
+                                f"(splits: train, validation, test)")
     if not p.is_file():
         raise TrainingDataError(f"no such file: {p}")
     return _from_csv(p) if p.suffix.lower() == ".csv" else _from_jsonl(p)

@@ -23,9 +23,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import TrainingDataError
 from .features import FeatureVectorizer, feature_table
-from .inputs import Conversation, Limits, coerce_many
+from .inputs import Limits, coerce_many
+from .lexical import LexicalFeaturizer, LexicalModel
 from .match.analyze import MessageAnalysis, default_analyzer
 from .model import LABELS, Head, Model
+from .rules.registry import groups
 
 
 class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -36,7 +38,7 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ign
         self.folds = folds
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> CalibratedLogisticRegression:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CalibratedLogisticRegression:
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
@@ -55,7 +57,7 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ign
         base = LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000)
         cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
         cal = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
-        cal.fit(X, y_index)
+        cal.fit(X, y_index, sample_weight=sample_weight)
         pair = cal.calibrated_classifiers_[0]
         self.coef_ = np.asarray(pair.estimator.coef_[0], dtype=np.float64)
         self.intercept_ = float(pair.estimator.intercept_[0])
@@ -82,14 +84,62 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ign
         return out
 
 
+class LexicalClassifier(BaseEstimator):  # type: ignore[misc]
+    """The learned lexical evidence (``lexical.py``) as an estimator: ``fit(texts, Y)`` on
+    normalised message texts and a 0/1 matrix of tactic groups (one column per group of
+    ``registry.groups()``); ``predict_proba`` returns one probability per group."""
+
+    def __init__(self, bits: int = 17, C: float = 4.0) -> None:
+        self.bits = bits
+        self.C = C
+
+    def _design(self, texts: Sequence[str]) -> Any:
+        from scipy.sparse import csr_matrix
+
+        indptr, indices, values = LexicalFeaturizer(self.bits).matrix(texts)
+        return csr_matrix((values, indices, indptr), shape=(len(texts), 1 << self.bits))
+
+    def fit(self, texts: Sequence[str], Y: Any, sample_weight: Any = None) -> LexicalClassifier:
+        from sklearn.linear_model import LogisticRegression
+
+        Y = np.asarray(Y)
+        names = tuple(g.name for g in groups())
+        if Y.ndim != 2 or Y.shape != (len(texts), len(names)):
+            raise ValueError(f"Y must have shape ({len(texts)}, {len(names)}): one column per "
+                             f"tactic group {names}")
+        X = self._design(texts)
+        weights = np.zeros(((1 << self.bits), len(names)), dtype=np.float32)
+        bias = np.zeros(len(names))
+        for j in range(len(names)):
+            if len(np.unique(Y[:, j])) < 2:
+                raise TrainingDataError(f"no message is tagged with (or every message is "
+                                        f"tagged with) a tactic of group {names[j]!r}")
+            lr = LogisticRegression(C=self.C, max_iter=3000)
+            lr.fit(X, Y[:, j], sample_weight=sample_weight)
+            weights[:, j] = lr.coef_[0]
+            bias[j] = lr.intercept_[0]
+        # Stored as float16 in the model file: the model in memory holds the same values.
+        self.model_ = LexicalModel(names, self.bits, weights.astype("<f2").astype(np.float32),
+                                   bias)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        check_is_fitted(self)
+        return self.model_.probabilities(texts)
+
+
 class ConversationFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Conversations (anything ``score`` accepts) -> feature matrix.
 
-    ``hit_dropout``: share of signal hits dropped at random by ``fit_transform`` (training
-    augmentation; ``transform`` never drops)."""
+    ``lexical``: the learned lexical evidence model (None: its features stay 0).
+    ``hit_dropout``: share of rule hits dropped at random by ``fit_transform`` (training
+    augmentation; ``transform`` never drops). ``message_groups`` (a fit parameter): per
+    conversation, group probabilities to use instead of the lexical model's, one row per
+    message (out-of-fold predictions while training)."""
 
-    def __init__(self, hit_dropout: float = 0.0, random_state: int | None = 0,
-                 limits: Limits | None = None) -> None:
+    def __init__(self, lexical: LexicalModel | None = None, hit_dropout: float = 0.0,
+                 random_state: int | None = 0, limits: Limits | None = None) -> None:
+        self.lexical = lexical
         self.hit_dropout = hit_dropout
         self.random_state = random_state
         self.limits = limits
@@ -106,23 +156,31 @@ class ConversationFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[m
 
     def transform(self, X: Sequence[Any]) -> np.ndarray:
         check_is_fitted(self)
-        return self._features(X, dropout=0.0)
+        return self._features(X, 0.0, None)
 
-    def fit_transform(self, X: Sequence[Any], y: Any = None, **fit_params: Any) -> np.ndarray:
-        return self.fit(X, y)._features(X, dropout=self.hit_dropout)
+    def fit_transform(self, X: Sequence[Any], y: Any = None,
+                      message_groups: Sequence[np.ndarray] | None = None,
+                      **fit_params: Any) -> np.ndarray:
+        return self.fit(X, y)._features(X, self.hit_dropout, message_groups)
 
-    def _features(self, X: Sequence[Any], dropout: float) -> np.ndarray:
+    def _features(self, X: Sequence[Any], dropout: float,
+                  message_groups: Sequence[np.ndarray] | None) -> np.ndarray:
+        from .api import learned_groups
+
         convs = coerce_many(X, self.limits)
         vectorizer = FeatureVectorizer(tuple(self.feature_names_out_))
         rng = np.random.default_rng(self.random_state)
         rows = np.zeros((len(convs), len(vectorizer.feature_names)))
         for start in range(0, len(convs), 1024):
             batch = convs[start:start + 1024]
-            for i, (conv, analyses) in enumerate(zip(
-                    batch, default_analyzer().analyse(batch), strict=True)):
+            analysed = default_analyzer().analyse(batch)
+            probs = (message_groups[start:start + 1024] if message_groups is not None
+                     else learned_groups(self.lexical, analysed))
+            for i, (conv, analyses) in enumerate(zip(batch, analysed, strict=True)):
                 if dropout > 0:
                     analyses = _drop_hits(analyses, rng, dropout)
-                vectorizer.row(vectorizer.state(conv, analyses), rows[start + i])
+                state = vectorizer.state(conv, analyses, None if probs is None else probs[i])
+                vectorizer.row(state, rows[start + i])
         return rows
 
 
@@ -141,21 +199,27 @@ class ConversationClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
     once exported with them)."""
 
     def __init__(self, C: float = 0.3, folds: int = 5, hit_dropout: float = 0.3,
-                 random_state: int | None = 0, limits: Limits | None = None) -> None:
+                 random_state: int | None = 0, limits: Limits | None = None,
+                 lexical: LexicalModel | None = None) -> None:
         self.C = C
         self.folds = folds
         self.hit_dropout = hit_dropout
         self.random_state = random_state
         self.limits = limits
+        self.lexical = lexical
 
-    def fit(self, X: Sequence[Any], y: Any) -> ConversationClassifier:
+    def fit(self, X: Sequence[Any], y: Any, sample_weight: Any = None,
+            message_groups: Sequence[np.ndarray] | None = None) -> ConversationClassifier:
+        """``message_groups``: per conversation, the learned group probabilities to train
+        on (out-of-fold predictions: the lexical model's own training messages would
+        otherwise look more certain than any new message)."""
         Y = np.asarray(y)
         if Y.ndim != 2 or Y.shape[1] != len(LABELS):
             raise ValueError(f"y must have shape (n, {len(LABELS)}): one column per label in "
                              f"the order {LABELS}; got shape {Y.shape}")
-        self.featurizer_ = ConversationFeaturizer(self.hit_dropout, self.random_state,
-                                                  self.limits)
-        features = self.featurizer_.fit_transform(X)
+        self.featurizer_ = ConversationFeaturizer(self.lexical, self.hit_dropout,
+                                                  self.random_state, self.limits)
+        features = self.featurizer_.fit_transform(X, message_groups=message_groups)
         if features.shape[0] != Y.shape[0]:
             raise ValueError(f"{features.shape[0]} conversations but {Y.shape[0]} label rows")
         self.heads_: dict[str, CalibratedLogisticRegression] = {}
@@ -164,7 +228,8 @@ class ConversationClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
                 raise TrainingDataError(f"the data has only one class for {label!r}; need "
                                         f"both positive and negative conversations")
             self.heads_[label] = CalibratedLogisticRegression(
-                self.C, self.folds, self.random_state).fit(features, Y[:, j])
+                self.C, self.folds, self.random_state).fit(features, Y[:, j],
+                                                           sample_weight=sample_weight)
         self.classes_ = np.array([0, 1])
         self.thresholds_ = {label: 0.5 for label in LABELS}
         return self
@@ -195,9 +260,5 @@ class ConversationClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         heads = {label: Head(h.coef_, h.intercept_, h.a_, h.b_, *thresholds[label])
                  for label, h in self.heads_.items()}
         return Model(tuple(self.featurizer_.feature_names_out_), heads, rule_languages(),
-                     __version__, dict(training or {}), dict(metrics or {}))
-
-
-def conversations_of(items: Sequence[Any]) -> list[Conversation]:
-    """Validated conversations of labelled items (anything with ``messages``)."""
-    return coerce_many([it.messages for it in items])
+                     __version__, dict(training or {}), dict(metrics or {}),
+                     lexical=self.lexical)

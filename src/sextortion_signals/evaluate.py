@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .api import Scorer
+from .api import Scorer, learned_groups
 from .data import Labelled
 from .inputs import Conversation, coerce_conversation
 from .match.analyze import MessageAnalysis
@@ -22,6 +22,7 @@ class Scored:
     item: Labelled
     conversation: Conversation
     analyses: tuple[MessageAnalysis, ...]
+    groups: np.ndarray | None  # learned group probabilities, one row per message
     probs: dict[str, float]
 
 
@@ -36,12 +37,14 @@ def score_labelled(scorer: Scorer, items: Iterable[Labelled], batch: int = 512,
     def flush() -> None:
         convs = [coerce_conversation(it.messages, scorer.limits, it.where) for it in buf]
         analysed = scorer.analyzer.analyse(convs)
+        groups = learned_groups(scorer.model.lexical, analysed)
         X = np.zeros((len(convs), len(scorer.vectorizer.feature_names)))
         for i, (conv, analyses) in enumerate(zip(convs, analysed, strict=True)):
-            scorer.vectorizer.row(scorer.vectorizer.state(conv, analyses), X[i])
+            g = None if groups is None else groups[i]
+            scorer.vectorizer.row(scorer.vectorizer.state(conv, analyses, g), X[i])
         P = scorer.model.probabilities(X)
-        for it, conv, analyses, p in zip(buf, convs, analysed, P, strict=True):
-            out.append(Scored(it, conv, analyses,
+        for i, (it, conv, analyses, p) in enumerate(zip(buf, convs, analysed, P, strict=True)):
+            out.append(Scored(it, conv, analyses, None if groups is None else groups[i],
                               dict(zip(scorer.model.labels, map(float, p), strict=True))))
         buf.clear()
 
@@ -118,7 +121,8 @@ def early_warning_delays(scorer: Scorer, scored: Sequence[Scored], label: str) -
         n = len(s.analyses)
         for k, (msg, analysis) in enumerate(zip(s.conversation.messages, s.analyses,
                                                 strict=True)):
-            state.add(analysis, msg.sender, msg.timestamp)
+            state.add(analysis, msg.sender, msg.timestamp,
+                      None if s.groups is None else s.groups[k])
             if k < fri:
                 continue
             x = scorer.vectorizer.row(state)

@@ -178,7 +178,7 @@ class IndicatorFinder:
                                                     | IndicatorGate.NUMBER_WORD):
             for m in self.duration.finditer(text):
                 count = m.group(1)
-                n = float(count) if count[0].isdigit() else self.number_of.get(count)
+                n = _parse_number(count) if count[0].isdigit() else self.number_of.get(count)
                 unit = self.unit_seconds.get(m.group(2))
                 if n is not None and unit is not None and (count[0].isdigit() or n):
                     seconds = n * unit
@@ -244,7 +244,7 @@ def _build(lex: dict[str, Any]) -> IndicatorFinder:
                         (IndicatorGate.UNIT, unit_seconds)):
         for run in _key_runs(terms):
             keys[run] = keys.get(run, IndicatorGate.NONE) | gate
-    count = rf"{_NUMBER}|{_alternation(number_of)}"
+    count = rf"\d{{1,4}}(?:[.,]\d)?|{_alternation(number_of)}"
     return IndicatorFinder(
         amount_prefix=re.compile(rf"(?<![\w$€£])({_alternation(symbols)})\s?({_NUMBER})(?!\d)"),
         amount_suffix=re.compile(

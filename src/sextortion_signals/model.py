@@ -20,9 +20,11 @@ import numpy as np
 
 from .errors import ModelFormatError
 from .features import feature_table
+from .lexical import LexicalModel
+from .rules.registry import groups
 
 FORMAT = "sextortion-signals/model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 LABELS = ("grooming", "sextortion")
 MODEL_FILE = "model.json"
 MAX_MODEL_BYTES = 64 * 1024 * 1024
@@ -54,6 +56,12 @@ SCHEMA: dict[str, Any] = {
                                    "alert": {"type": "number", "minimum": 0, "maximum": 1},
                                    "review": {"type": "number", "minimum": 0, "maximum": 1}}},
             }}},
+        "lexical": {"type": "object", "required": ["groups", "bits", "bias",
+                                                  "weights_float16_b64"],
+                    "properties": {"groups": {"type": "array", "items": {"type": "string"}},
+                                   "bits": {"type": "integer", "minimum": 8, "maximum": 20},
+                                   "bias": {"type": "array", "items": {"type": "number"}},
+                                   "weights_float16_b64": {"type": "string"}}},
         "training": {"type": "object"},
         "metrics": {"type": "object"},
     },
@@ -91,6 +99,7 @@ class Model:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     source: str = "<memory>"
+    lexical: LexicalModel | None = None  # learned evidence per message, if trained
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -122,6 +131,7 @@ class Model:
                               "calibration": {"a": h.a, "b": h.b},
                               "thresholds": {"alert": h.alert, "review": h.review}}
                       for label, h in self.heads.items()},
+            **({"lexical": self.lexical.to_dict()} if self.lexical is not None else {}),
             "training": self.training,
             "metrics": self.metrics,
         }
@@ -193,8 +203,18 @@ def model_from_dict(raw: Any, where: str = "<dict>") -> Model:
         heads[label] = Head(coef, float(h["intercept"]), float(h["calibration"]["a"]),
                             float(h["calibration"]["b"]), float(h["thresholds"]["alert"]),
                             float(h["thresholds"]["review"]))
+    lexical = None
+    if "lexical" in raw:
+        try:
+            lexical = LexicalModel.from_dict(raw["lexical"])
+        except (ValueError, TypeError) as err:
+            raise ModelFormatError(f"{where}: lexical: {err}") from None
+        expected = tuple(g.name for g in groups())
+        if lexical.groups != expected:
+            raise ModelFormatError(f"{where}: lexical groups {lexical.groups} are not this "
+                                   f"library's tactic groups {expected}")
     return Model(names, heads, tuple(raw["languages"]), raw["library_version"],
-                 dict(raw["training"]), dict(raw["metrics"]), where)
+                 dict(raw["training"]), dict(raw["metrics"]), where, lexical)
 
 
 def _reject_constant(name: str) -> Any:

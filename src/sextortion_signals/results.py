@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 if TYPE_CHECKING:
+    from .features import LearnedHit
+    from .guidance import Guidance
     from .model import Model
 
 RESULT_SCHEMA_VERSION = 1
@@ -56,7 +58,7 @@ class Indicator(NamedTuple):
 
 
 class Evidence(NamedTuple):
-    kind: str  # "signal" | "indicator"
+    kind: str  # "signal" | "indicator" | "learned"
     name: str
     message_index: int
     start: int
@@ -85,13 +87,17 @@ class ScoreResult:
     """One scored message or conversation: read-only attributes (a result is a value;
     ``scores`` and ``metadata`` are the caller's to copy before changing)."""
 
-    __slots__ = ("_contributions", "_features", "_indicators", "_labels", "_level",
-                 "_metadata", "_model", "_scores", "_signals", "_warnings")
+    __slots__ = ("_contributions", "_features", "_indicators", "_labels", "_lang", "_learned",
+                 "_level", "_metadata", "_model", "_scores", "_signals", "_texts", "_times",
+                 "_warnings")
 
     def __init__(self, scores: Mapping[str, float], labels: tuple[str, ...], level: str,
                  signals: tuple[SignalHit, ...], indicators: tuple[Indicator, ...],
                  warnings: tuple[str, ...], features: np.ndarray, model: Model,
-                 metadata: Mapping[str, Any] | None = None) -> None:
+                 metadata: Mapping[str, Any] | None = None,
+                 learned: tuple[LearnedHit, ...] = (),
+                 texts: Mapping[int, str] | None = None, lang: str | None = None,
+                 times: Mapping[int, float] | None = None) -> None:
         self._scores = scores
         self._labels = labels
         self._level = level
@@ -101,6 +107,11 @@ class ScoreResult:
         self._features = features
         self._model = model
         self._metadata = metadata
+        self._learned = learned
+        # The messages learned evidence points at, for its spans (read lazily).
+        self._texts = dict(texts or {})
+        self._lang = lang
+        self._times = dict(times or {})  # timestamps of the messages evidence points at
         self._contributions: dict[str, tuple[Contribution, ...]] | None = None
 
     @property
@@ -127,6 +138,22 @@ class ScoreResult:
     def indicators(self) -> tuple[Indicator, ...]:
         """Typed indicators (amounts, payment handles, deadlines...)."""
         return self._indicators
+
+    @property
+    def learned(self) -> tuple[LearnedHit, ...]:
+        """Where the lead sender's messages read most strongly as each tactic group
+        (learned lexical evidence, probability at or above 0.5)."""
+        return self._learned
+
+    @property
+    def lang(self) -> str | None:
+        """The language most messages are in (the default language of explanations)."""
+        return self._lang
+
+    @property
+    def times(self) -> Mapping[int, float]:
+        """Epoch seconds of the messages the evidence points at, when they had one."""
+        return dict(self._times)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -156,7 +183,8 @@ class ScoreResult:
     def __reduce__(self) -> tuple[Any, ...]:
         return (ScoreResult, (dict(self._scores), self._labels, self._level, self._signals,
                               self._indicators, self._warnings, self._features, self._model,
-                              self._metadata))
+                              self._metadata, self._learned, self._texts, self._lang,
+                              self._times))
 
     @property
     def contributions(self) -> dict[str, tuple[Contribution, ...]]:
@@ -166,8 +194,9 @@ class ScoreResult:
         if self._contributions is None:
             from .explain import build_contributions
 
-            self._contributions = build_contributions(self._model, self._features,
-                                                      self._signals, self._indicators)
+            self._contributions = build_contributions(
+                self._model, self._features, self._signals, self._indicators, self._learned,
+                self._texts)
         return self._contributions
 
     @property
@@ -181,15 +210,27 @@ class ScoreResult:
         z = self._model.logits(self._features[None, :])[0]
         return {label: float(z[j]) for j, label in enumerate(self._model.labels)}
 
-    def explain(self) -> str:
-        """A plain-language explanation for a moderator."""
+    def explain(self, locale: str | None = None, *, technical: bool = False) -> str:
+        """A plain-language explanation for a moderator, in the conversation's language (or
+        ``locale``'s); ``technical`` adds the per-feature breakdown."""
         from .explain import explain_text
 
-        return explain_text(self)
+        return explain_text(self, locale, technical=technical)
 
-    def to_dict(self, *, contributions: bool = True) -> dict[str, Any]:
+    def guidance(self, locale: str | None = None) -> Guidance:
+        """Next steps for the person at risk and the moderator, for the most likely label
+        at this result's level, in ``locale`` (default: from the conversation's language)."""
+        from .guidance import guidance, locale_for
+
+        label = max(self._labels or self._scores, key=self._scores.__getitem__)
+        return guidance(label, self._level, locale or locale_for(self._lang))
+
+    def to_dict(self, *, contributions: bool = True,
+                guidance: bool | str = True) -> dict[str, Any]:
         """JSON-serialisable (``schemas/score_result.schema.json``). ``contributions=False``
-        leaves out the per-feature explanation, the only part that costs anything."""
+        leaves out the per-feature explanation, the only part that costs anything;
+        ``guidance`` (a locale, or True for the conversation's) adds next steps when the
+        level is medium or high."""
         out: dict[str, Any] = {
             "schema_version": RESULT_SCHEMA_VERSION,
             "scores": dict(self._scores),
@@ -197,10 +238,13 @@ class ScoreResult:
             "level": self._level,
             "signals": [h.to_dict() for h in self._signals],
             "indicators": [i.to_dict() for i in self._indicators],
+            "learned": [h.to_dict() for h in self._learned],
         }
         if contributions:
             out["contributions"] = {label: [c.to_dict() for c in cs]
                                     for label, cs in self.contributions.items()}
         out.update(intercepts=self.intercepts, logits=self.logits,
-                   warnings=list(self._warnings))
+                   warnings=list(self._warnings), lang=self._lang)
+        if guidance and self._level != "low":
+            out["guidance"] = self.guidance(None if guidance is True else guidance).to_dict()
         return out

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from functools import cache
 from typing import NamedTuple
 
+from .. import frames
+from ..frames import FRAME_PREFIX
 from ..indicators import finder
 from ..inputs import Conversation
 from ..results import Indicator, SignalHit
-from ..rules.registry import get, rule_languages
+from ..rules.registry import available, rule_languages
 from ..text.normalize import NormalizedText, normalize
 from .component import Match, SignalComponent
 from .prefilter import Candidates
@@ -30,6 +32,8 @@ class MessageAnalysis(NamedTuple):
     lang: str | None  # detected language, None if unknown or mixed
     hits: tuple[SignalHit, ...]
     indicators: tuple[Indicator, ...]
+    text: str = ""  # the normalised text (what learned evidence reads)
+    concepts: frozenset[str] = frozenset()  # concepts it may hold (frames/<lang>.toml)
 
 
 class Analyzer:
@@ -40,11 +44,14 @@ class Analyzer:
         self.components = {lang: SignalComponent(None, lang=lang) for lang in self.languages}
         self.screen = Screen({lang: c.prefilter for lang, c in self.components.items()},
                              finder())
-        self._categories = {r.signal: get(r.signal).category
-                            for c in self.components.values() for r in c.rules.rules}
+        self._categories = {s.name: s.category for s in available()}
 
-    def analyse(self, conversations: Sequence[Conversation]) -> list[tuple[MessageAnalysis, ...]]:
-        """One tuple of analyses per conversation, one analysis per message."""
+    def analyse(self, conversations: Sequence[Conversation],
+                frame_states: Sequence[frames.FrameState] | None = None,
+                ) -> list[tuple[MessageAnalysis, ...]]:
+        """One tuple of analyses per conversation, one analysis per message.
+        ``frame_states``: one per conversation, to continue a conversation followed message
+        by message (``Monitor``); by default each conversation starts afresh."""
         norms: list[NormalizedText] = []
         screened: list[Screened] = []
         # Per language: (flat message position, candidates) of the messages it may match.
@@ -69,16 +76,34 @@ class Analyzer:
         find = finder().find
         out: list[tuple[MessageAnalysis, ...]] = []
         flat = 0
-        for conv in conversations:
+        for k, conv in enumerate(conversations):
+            state = frame_states[k] if frame_states is not None else self.frame_state()
             analyses = []
-            for index in range(conv.offset, conv.offset + len(conv.messages)):
-                found_hits = self._hits(hits.get(flat, ()), norms[flat].original, index)
-                seen = screened[flat]
-                indicators = tuple(find(norms[flat], index, seen.gates)) if seen.gates else ()
-                analyses.append(MessageAnalysis(index, seen.lang, found_hits, indicators))
+            for index, msg in enumerate(conv.messages, start=conv.offset):
+                seen, norm = screened[flat], norms[flat]
+                found_hits = self._hits(hits.get(flat, ()), norm.original, index)
+                indicators = tuple(find(norm, index, seen.gates)) if seen.gates else ()
+                concepts = frames.matcher(seen.lang, self.languages)
+                framed = self.frame_hits(state.add(index, msg.sender, msg.timestamp, norm,
+                                                   concepts), seen.lang)
+                analyses.append(MessageAnalysis(index, seen.lang, found_hits + framed,
+                                                indicators, norm.text,
+                                                state.burst[-1].concepts()))
                 flat += 1
             out.append(tuple(analyses))
         return out
+
+    def frame_state(self) -> frames.FrameState:
+        """A new conversation's frame state (the monitor keeps one per conversation)."""
+        return frames.FrameState(frames.frames())
+
+    def frame_hits(self, found: Sequence[frames.FrameHit],
+                   lang: str | None) -> tuple[SignalHit, ...]:
+        """Frame parts as signal hits (a part may lie in an earlier message of the burst:
+        its span is in that message, the hit is reported with this one)."""
+        return tuple(SignalHit(h.signal, self._categories[h.signal], h.message_index, h.start,
+                               h.end, h.text, lang or "und", FRAME_PREFIX + h.frame_id)
+                     for h in found)
 
     def _hits(self, found: Sequence[tuple[str, Match]], text: str,
               index: int) -> tuple[SignalHit, ...]:

@@ -24,7 +24,8 @@ Category = Literal["grooming", "sextortion", "context"]
 CATEGORIES: tuple[Category, ...] = ("grooming", "sextortion", "context")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _LANG_CODE = re.compile(r"[a-z]{2,3}")  # a rules folder per ISO 639 code
-_SPEC_KEYS = frozenset({"name", "category", "description", "default_on"})
+_SPEC_KEYS = frozenset({"name", "category", "description", "default_on", "group"})
+_GROUP_KEYS = frozenset({"name", "label", "description"})
 _RULE_KEYS = frozenset({"id", "literal", "pattern", "unless_next", "examples",
                         "counter_examples"})
 
@@ -35,6 +36,16 @@ class SignalSpec:
     category: Category
     description: str  # one sentence a moderator reads
     default_on: bool = True
+    group: str | None = None  # tactic group of a risk signal (``groups()``)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """A tactic group: what the learned lexical model scores each message for."""
+
+    name: str
+    label: str  # the label it is evidence for: grooming | sextortion
+    description: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +92,44 @@ def _parse_specs(text: str, where: str) -> tuple[SignalSpec, ...]:
                                   f"got {entry.get('category')!r}")
         if not isinstance(entry.get("description"), str) or not entry["description"].strip():
             raise RuleFormatError(f"{here} ({name}): description is required")
+        group = entry.get("group")
+        if (group is None) != (entry["category"] == "context"):
+            raise RuleFormatError(f"{here} ({name}): a grooming or sextortion signal needs a "
+                                  f"'group' (one of the [[group]] names); a context one has none")
         seen.add(name)
         specs.append(SignalSpec(name, cast(Category, entry["category"]),
-                                entry["description"], bool(entry.get("default_on", True))))
+                                entry["description"], bool(entry.get("default_on", True)),
+                                group))
     if not specs:
         raise RuleFormatError(f"{where}: no [[signal]] entries")
     return tuple(specs)
+
+
+def _parse_groups(text: str, where: str) -> tuple[GroupSpec, ...]:
+    raw = tomllib.loads(text)
+    out: list[GroupSpec] = []
+    for i, entry in enumerate(raw.get("group", [])):
+        here = f"{where}: group #{i + 1}"
+        unknown = set(entry) - _GROUP_KEYS
+        if unknown or set(entry) != _GROUP_KEYS:
+            raise RuleFormatError(f"{here}: a group has exactly the keys {sorted(_GROUP_KEYS)}")
+        if entry["label"] not in ("grooming", "sextortion"):
+            raise RuleFormatError(f"{here}: label must be grooming or sextortion")
+        out.append(GroupSpec(entry["name"], entry["label"], entry["description"]))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def groups() -> tuple[GroupSpec, ...]:
+    """The tactic groups, in declaration order; every risk signal names one."""
+    path = _data_root() / "specs.toml"
+    found = _parse_groups(path.read_text(encoding="utf-8"), "rules/specs.toml")
+    names = {g.name for g in found}
+    for spec in available():
+        if spec.group is not None and spec.group not in names:
+            raise RuleFormatError(f"rules/specs.toml: signal {spec.name!r} names unknown group "
+                                  f"{spec.group!r}; groups: {', '.join(sorted(names))}")
+    return found
 
 
 @lru_cache(maxsize=1)

@@ -6,8 +6,10 @@ Steps (each keeps a map back to the ORIGINAL text):
    so accents fold too: "âge" -> "age"), NFKD compatibility folding (full-width, math
    bold, "ſ" -> "s"), confusable homoglyphs (Cyrillic/Greek look-alikes, "ı") to Latin,
    lowercase;
-2. undo l33t inside alphabetic words (s3nd -> send) but never in numbers or amounts;
-3. join s p a c e d and d.o.t.t.e.d single letters;
+2. undo l33t inside alphabetic words (s3nd -> send, p1c5 -> pics: an ambiguous character
+   is read as the known word it makes, ``text/vocab.txt``) but never in numbers or amounts;
+3. join s p a c e d and d.o.t.t.e.d single letters (a whole spaced phrase is cut back into
+   known words: "s e n d m e" -> "send me") and separators inside a word ("se-nd");
 4. squeeze runs of three or more identical letters (pleeease -> please);
 5. break whitespace-free runs longer than 64 characters (keeps the tokenizer linear).
 
@@ -27,8 +29,11 @@ import ahocorasick
 
 __all__ = ["NormalizedText", "fold_char", "normalize"]
 
-_LEET = str.maketrans({"4": "a", "3": "e", "1": "i", "0": "o", "$": "s", "@": "a", "7": "t",
-                       "5": "s"})
+# What each l33t character may stand for, the likelier first ("1" is "i" or "l").
+_LEET = {"4": "a", "3": "e", "1": "il", "0": "o", "$": "s", "@": "a", "7": "t", "5": "s",
+         "9": "g"}
+_MAX_LEET_READINGS = 32
+_CONTRACTION_TAILS = frozenset({"s", "t", "d", "m", "ll", "re", "ve"})
 # A word in which l33t may hide: letters, digits and the symbols above.
 _WORD = re.compile(r"[a-z0-9$@]+")
 _HAS_LETTER = re.compile(r"[a-z]")
@@ -41,8 +46,13 @@ _MAX_LEET_WORD = 24  # longer runs are handles, hashes or wallets, not words
 
 # Three or more single letters, one separator kind per run so that a change of separator
 # keeps word boundaries ("d.o.n.t t e l l" -> "dont tell").
-_SPACED = re.compile(r"(?<![a-z0-9.\-_*])[a-z](?:(?: [a-z]){2,}|(?:\.[a-z]){2,}|(?:-[a-z]){2,}"
+_SPACED = re.compile(r"(?<![a-z0-9.\-_*])[a-z](?:(?:\.[a-z]){2,}|(?:-[a-z]){2,}"
                      r"|(?:_[a-z]){2,}|(?:\*[a-z]){2,})(?![a-z0-9])")
+# Single letters spaced out, a wider gap between words ("s e n d  m e  p i c s").
+_SPACED_PHRASE = re.compile(r"(?<![a-z0-9.\-_*])[a-z](?: {1,3}[a-z]){2,}(?![a-z0-9])")
+_WIDE_GAP = re.compile(r" {2,}")
+# A separator inside a word ("se-nd", "p*ay"): joined when that makes a known word.
+_INNER = re.compile(r"(?<![a-z0-9])[a-z]+(?:[.\-_*][a-z]+)+(?![a-z0-9])")
 _SEP = frozenset(" .-_*")
 # Runs made only of these are ordinary words ("u r a", "y a"), not spacing.
 _SINGLE_LETTER_WORDS = frozenset("aiuryocken")
@@ -65,6 +75,7 @@ class _Step(NamedTuple):
     leet: bool
     spacing: bool
     repeat: bool
+    inner: bool = False
 
 
 @cache
@@ -74,9 +85,11 @@ def _step_marks() -> Any:
     messages contain none, and skip those steps; a regex alternation cost three times as
     much (sre tries each branch at nearly every position)."""
     automaton = ahocorasick.Automaton()
+    letters = string.ascii_lowercase
     marks = [*((c, "leet") for c in "0123456789$@"),
-             *((sep + c + sep, "spacing") for sep in sorted(_SEP) for c in string.ascii_lowercase),
-             *((c * 3, "repeat") for c in string.ascii_lowercase if c != "w")]
+             *((sep + c + sep, "spacing") for sep in sorted(_SEP) for c in letters),
+             *((c * 3, "repeat") for c in letters if c != "w"),
+             *((a + sep + b, "inner") for sep in ".-_*" for a in letters for b in letters)]
     for mark, step in marks:
         automaton.add_word(mark, step)
     automaton.make_automaton()
@@ -92,7 +105,7 @@ def _steps_needed(text: str) -> _Step:
     if first is None:  # most messages
         return _NO_STEPS
     found = {first[1], *(step for _, step in marks)}
-    return _Step("leet" in found, "spacing" in found, "repeat" in found)
+    return _Step("leet" in found, "spacing" in found, "repeat" in found, "inner" in found)
 
 
 @cache
@@ -199,34 +212,122 @@ def _fold(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     return "".join(pieces), starts, ends
 
 
+@cache
+def vocabulary() -> frozenset[str]:
+    """Words obfuscated text is read back into (``text/vocab.txt``, built from train text,
+    banks, word lists, rules and concepts by ``synth/vocab.py``)."""
+    from importlib import resources
+
+    raw = (resources.files("sextortion_signals") / "text" / "vocab.txt").read_text("utf-8")
+    return frozenset(w for w in raw.split() if not w.startswith("#"))
+
+
+def _readings(word: str) -> list[str]:
+    """Readings of a l33t word, the likelier first (at most ``_MAX_LEET_READINGS``)."""
+    out = [""]
+    for c in word:
+        options = _LEET.get(c, c)
+        out = [o + x for o in out for x in options][:_MAX_LEET_READINGS]
+    return out
+
+
 def _leet_edits(text: str) -> dict[int, str]:
+    """Edits that undo l33t. A word mixing letters and l33t characters is read back; in a
+    heavily l33t message (two such words or more) short tokens that look like numbers
+    ("15", "m3", "1") are too, when their reading is a known word ("is", "me", "i")."""
     edits: dict[int, str] = {}
+    vocab = vocabulary()
+    clear: list[re.Match[str]] = []
+    unsure: list[re.Match[str]] = []
     for m in _WORD.finditer(text):
         word = m.group()
-        if (len(word) > _MAX_LEET_WORD or not _HAS_LEET.search(word)
-                or not _HAS_LETTER.search(word) or _NUMBERISH.fullmatch(word)):
+        if len(word) > _MAX_LEET_WORD or not _HAS_LEET.search(word):
             continue
         if word[0] == "@" and word[1:2].isalpha():  # an @handle, not l33t
             continue
-        fixed = word.translate(_LEET)
-        for k, (a, b) in enumerate(zip(word, fixed, strict=True)):
-            if a != b:
-                edits[m.start() + k] = b
+        if _HAS_LETTER.search(word) and not _NUMBERISH.fullmatch(word):
+            clear.append(m)
+        else:
+            unsure.append(m)
+    for m in clear:
+        readings = _readings(m.group())
+        _apply(edits, m, next((r for r in readings if r in vocab), readings[0]))
+    mixed = sum(1 for m in unsure if _HAS_LETTER.search(m.group())
+                or (m.start() > 0 and text[m.start() - 1] == "'"))
+    if len(clear) + mixed >= 2:  # a heavily l33t message
+        for m in unsure:
+            tail = m.start() > 1 and text[m.start() - 1] == "'" and text[m.start() - 2].isalpha()
+            reading = next((r for r in _readings(m.group()) if r.isalpha() and (
+                (r in vocab and len(r) > 1) or r in ("i", "a")
+                or (tail and r in _CONTRACTION_TAILS))), None)
+            if reading is not None:
+                _apply(edits, m, reading)
     return edits
 
 
-def _deletions(text: str, steps: _Step) -> set[int]:
+def _apply(edits: dict[int, str], m: re.Match[str], reading: str) -> None:
+    for k, (a, b) in enumerate(zip(m.group(), reading, strict=True)):
+        if a != b:
+            edits[m.start() + k] = b
+
+
+def segment(letters: str) -> list[str] | None:
+    """Known words that spell ``letters`` ("sendmepics" -> send, me, pics), the fewest,
+    or None. Linear in length for a bounded word length."""
+    vocab = vocabulary()
+    n = len(letters)
+    if n > 60:
+        return None
+    best: list[list[str] | None] = [[]] + [None] * n
+    for end in range(1, n + 1):
+        for start in range(max(0, end - 20), end):
+            head = best[start]
+            piece = letters[start:end]
+            if head is not None and (piece in vocab or piece in "iauy") and (
+                    best[end] is None or len(head) + 1 < len(best[end])):  # type: ignore[arg-type]
+                best[end] = [*head, piece]
+    return best[n]
+
+
+def _spacing(text: str, steps: _Step) -> tuple[set[int], set[int]]:
+    """Characters to drop and positions to insert a space before, for spaced-out and
+    punctuated letters."""
     drop: set[int] = set()
+    insert: set[int] = set()
+    vocab = vocabulary()
     if steps.spacing:
         for m in _SPACED.finditer(text):
-            letters = [c for c in m.group() if c not in _SEP]
-            if all(c in _SINGLE_LETTER_WORDS for c in letters):
-                continue
             drop.update(m.start() + k for k, c in enumerate(m.group()) if c in _SEP)
+        for m in _SPACED_PHRASE.finditer(text):
+            words = _WIDE_GAP.split(m.group())
+            letters = [w.replace(" ", "") for w in words]
+            if all(len(w) == 1 for w in letters) or all(
+                    c in _SINGLE_LETTER_WORDS for c in m.group() if c != " "):
+                continue  # "u r a", "y a": ordinary one-letter words
+            pos = m.start()
+            for k, c in enumerate(m.group()):
+                if c == " " and not (k > 0 and m.group()[k - 1] == " " and
+                                     k + 1 < len(m.group()) and m.group()[k + 1] != " "):
+                    drop.add(pos + k)  # one space of a wide gap stays
+            if len(words) == 1 and letters[0] not in vocab:
+                parts = segment(letters[0])
+                if parts and len(parts) > 1:
+                    # Letter k of the joined run sits at the k-th letter of the match.
+                    at = [pos + k for k, c in enumerate(m.group()) if c != " "]
+                    cut = 0
+                    for part in parts[:-1]:
+                        cut += len(part)
+                        insert.add(at[cut])
+    if steps.inner:
+        for m in _INNER.finditer(text):
+            pieces = re.split(r"[.\-_*]", m.group())
+            joined = "".join(pieces)
+            if joined in vocab and not all(p in vocab and len(p) > 2 for p in pieces):
+                drop.update(m.start() + k for k, c in enumerate(m.group()) if c in ".-_*")
     if steps.repeat:
         for m in _REPEAT.finditer(text):
             drop.update(range(m.start() + 1, m.end()))
-    return drop
+    return drop, insert
 
 
 def _break_long_runs(norm: NormalizedText) -> NormalizedText:
@@ -277,18 +378,25 @@ def _edit(text: str, folded: str, starts: list[int] | None, ends: list[int] | No
         for i, c in edits.items():
             chars[i] = c
         folded = "".join(chars)
-        steps = _Step(True, True, True)  # "h3ee" -> "heee": marks made by the edit
-    drop = _deletions(folded, steps)
-    if drop:
-        keep = [i for i in range(len(folded)) if i not in drop]
-        if starts is None or ends is None:
-            starts_k = keep
-            ends_k = [i + 1 for i in keep]
-        else:
-            starts_k = [starts[i] for i in keep]
-            ends_k = [ends[i] for i in keep]
-        return NormalizedText(text, "".join(folded[i] for i in keep), tuple(starts_k),
-                              tuple(ends_k))
-    if starts is None or ends is None:  # aligned one to one
-        return NormalizedText(text, folded)
-    return NormalizedText(text, folded, tuple(starts), tuple(ends))
+        steps = _Step(True, True, True, True)  # "h3ee" -> "heee": marks made by the edit
+    drop, insert = _spacing(folded, steps)
+    if not drop and not insert:
+        if starts is None or ends is None:  # aligned one to one
+            return NormalizedText(text, folded)
+        return NormalizedText(text, folded, tuple(starts), tuple(ends))
+    if starts is None or ends is None:
+        starts = list(range(len(folded)))
+        ends = [i + 1 for i in starts]
+    out: list[str] = []
+    o_starts: list[int] = []
+    o_ends: list[int] = []
+    for i, c in enumerate(folded):
+        if i in insert:  # an inserted space: zero width, at the next character
+            out.append(" ")
+            o_starts.append(starts[i])
+            o_ends.append(starts[i])
+        if i not in drop:
+            out.append(c)
+            o_starts.append(starts[i])
+            o_ends.append(ends[i])
+    return NormalizedText(text, "".join(out), tuple(o_starts), tuple(o_ends))
