@@ -161,6 +161,31 @@ def growth(texts: list[str], sizes: list[int]) -> list[dict[str, float]]:
     return out
 
 
+def monitor_cost(texts: list[str], sizes: list[int]) -> list[dict[str, float]]:
+    """Per-message cost of ``Monitor.update`` late in a conversation of each size, against
+    its cost over the first 10 messages: flat if the state is bounded."""
+    from sextortion_signals.monitor import Monitor
+
+    out = []
+    for n in sizes:
+        monitor = Monitor()
+        t_head = t_tail = 0.0
+        tail = min(200, n)
+        for i in range(n):
+            message = {"sender": "ab"[i % 2], "text": texts[i % len(texts)],
+                       "timestamp": 1_700_000_000 + 30 * i}
+            t0 = time.perf_counter()
+            monitor.update("c", message)
+            dt = time.perf_counter() - t0
+            if i < 10:
+                t_head += dt
+            if i >= n - tail:
+                t_tail += dt
+        out.append({"messages": n, "first10_us": 1e6 * t_head / 10,
+                    "last_us": 1e6 * t_tail / tail})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
@@ -217,6 +242,7 @@ def main() -> None:
     res["stream_memory"] = [stream_memory(n, texts, work)
                             for n in ([2_000, 20_000] if smoke else [100_000, 1_000_000])]
     res["growth"] = growth(texts, [10, 100, 1_000] if smoke else [10, 100, 1_000, 10_000])
+    res["monitor"] = monitor_cost(texts, [100, 1_000] if smoke else [100, 1_000, 10_000])
     out = (work if smoke else HERE) / "RESULTS.md"
     out.write_text(render(res, smoke), encoding="utf-8")
     (out.with_suffix(".json")).write_text(json.dumps(res, indent=2) + "\n")
@@ -282,6 +308,10 @@ def render(r: dict[str, Any], smoke: bool) -> str:
                      f"{x['seconds'] * 1e3:.1f} ms ({x['us_per_message']:.0f} us/msg) | "
                      f"{x['us_per_message'] / g[0]['us_per_message']:.2f} x per-message cost "
                      f"at {g[0]['messages']} |")
+    for x in r["monitor"]:
+        lines.append(f"| `Monitor.update`, last messages of a {x['messages']:,}-message "
+                     f"conversation | {x['last_us']:.0f} us/msg | "
+                     f"{x['last_us'] / x['first10_us']:.2f} x its first 10 messages |")
     lines += ["", "Raw numbers: `RESULTS.json` next to this file. Regenerate with "
               "`python benchmarks/run.py`."]
     return "\n".join(lines) + "\n"

@@ -62,3 +62,58 @@ def reference_hits(text: str) -> set[Hit]:
     lang = detect(normalize(text).text)
     packs = (lang,) if lang in rule_languages() else rule_languages()
     return set().union(*(pack_hits(pack, text) for pack in packs))
+
+
+def reference_frame_hits(conversation: object) -> set[tuple[str, int, int, int]]:
+    """Frame hits of a conversation the plain way: every message's concepts looked for, every
+    frame checked in every scope, bursts rebuilt from the message list.
+    Returns (frame id, message index, start, end)."""
+    from sextortion_signals import frames as fr
+    from sextortion_signals.inputs import Limits, coerce_conversation
+    from sextortion_signals.match.analyze import default_analyzer
+
+    conv = coerce_conversation(conversation, Limits())
+    analyzer = default_analyzer()
+    langs = [a.lang for a in analyzer.analyse([conv])[0]]
+    norms = [normalize(m.text) for m in conv.messages]
+    found = [fr.matcher(lang, analyzer.languages).find(n.text)
+             for lang, n in zip(langs, norms, strict=True)]
+    out: set[tuple[str, int, int, int]] = set()
+
+    def add(frame: fr.Frame, k: int, occurrences: list[fr.Occurrence]) -> None:
+        parts = frame.parts(occurrences)
+        if parts:
+            lo, hi = min(o.start for o in parts), max(o.end for o in parts)
+            start, _ = norms[k].to_original(lo, lo)
+            _, end = norms[k].to_original(hi - 1, hi)
+            out.add((frame.id, k, start, end))
+
+    for k, msg in enumerate(conv.messages):
+        burst = [k]  # this sender's consecutive messages, each close to the one before
+        j = k
+        while (j > 0 and len(burst) < fr.BURST_MESSAGES
+               and conv.messages[j - 1].sender == msg.sender):
+            t0, t1 = conv.messages[j - 1].timestamp, conv.messages[j].timestamp
+            if t0 is not None and t1 is not None and not 0 <= t1 - t0 <= fr.BURST_SECONDS:
+                break
+            j -= 1
+            burst.insert(0, j)
+        mine = {o.concept for o in found[k]}
+        for frame in fr.frames():
+            if frame.scope == "clause":
+                for clause in sorted({o.clause for o in found[k]}):
+                    in_clause = [o for o in found[k] if o.clause == clause]
+                    if frame.satisfied({o.concept for o in in_clause}):
+                        add(frame, k, in_clause)
+                        break
+            elif frame.scope == "message":
+                if frame.satisfied(mine):
+                    add(frame, k, found[k])
+            elif len(burst) > 1 and not frame.satisfied(mine):
+                core = {*frame.all, *frame.any}
+                together = {o.concept for i in burst for o in found[i]}
+                if frame.satisfied(together) and mine & core:
+                    for i in burst:
+                        if any(o.concept in core for o in found[i]):
+                            add(frame, i, found[i])
+    return out

@@ -30,10 +30,12 @@ def test_unknown_keys_are_kept_as_metadata_never_a_reason_to_refuse() -> None:
     conv = coerce_conversation([{"text": "pay 50 euros tonight or everyone sees the pics",
                                  "channel": "dm", "id": "f"}])
     assert conv.messages[0].metadata == {"channel": "dm", "id": "f"}
-    r = ss.score({"messages": [{"text": "pay 50 euros tonight or everyone sees the pics",
-                                "channel": "dm"}], "id": "f", "platform": "x"})
+    conversation = [{"text": "i have your pics", "channel": "dm"},
+                    {"text": "pay 50 euros tonight or everyone sees them", "channel": "dm"}]
+    r = ss.score({"messages": conversation, "id": "f", "platform": "x"})
     assert r.metadata == {"id": "f", "platform": "x"}
-    assert r.level == "high"
+    plain = ss.score([m["text"] for m in conversation])
+    assert r.scores == plain.scores and r.level == plain.level == "high"
 
 
 @pytest.mark.parametrize(("bad", "exc", "where"), [

@@ -3,6 +3,7 @@ the plain reference path finds (``oracle.py``), and the spaCy component is that 
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import cache
 from pathlib import Path
@@ -14,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.matcher import Matcher
 
-from sextortion_signals import extract_signals, extract_signals_many
+import sextortion_signals as ss
+from sextortion_signals import SignalHit, extract_signals, extract_signals_many
+from sextortion_signals.frames import FRAME_PREFIX
 from sextortion_signals.match.analyze import default_analyzer
 from sextortion_signals.match.component import SPAN_KEY, SignalComponent, blank
 from sextortion_signals.match.patterns import TokenPattern, compile_pattern, doc_flags
@@ -50,8 +53,13 @@ def vocabulary(lang: str) -> tuple[str, ...]:
         "14", "150", "10min", "the", "lol", "😂", "?", "!", ",", "'", "-", "xyz", "moi", "\""])
 
 
+def rule_hits(hits: list[SignalHit]) -> set[tuple[str, int, int]]:
+    """The rules' hits (frame hits have their own reference: tests/test_frames.py)."""
+    return {(h.name, h.start, h.end) for h in hits if not h.rule_id.startswith(FRAME_PREFIX)}
+
+
 def found(text: str) -> set[tuple[str, int, int]]:
-    return {(h.name, h.start, h.end) for h in extract_signals(text)}
+    return rule_hits(extract_signals(text))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -61,7 +69,7 @@ def test_scoring_finds_what_the_reference_path_finds_on_generated_chat(lang: str
     total = 0
     for text, hits in zip(texts, batch, strict=True):
         expected = reference_hits(text)
-        assert {(h.name, h.start, h.end) for h in hits} == expected, text
+        assert rule_hits(hits) == expected, text
         total += len(expected)
     assert total > 300  # the comparison covered many real hits
 
@@ -86,7 +94,7 @@ def test_reference_path_on_random_rule_words(lang: str, data: st.DataObject) -> 
 @given(st.text(max_size=60))
 def test_reference_path_on_any_text(text: str) -> None:
     hits = extract_signals(text)
-    assert {(h.name, h.start, h.end) for h in hits} == reference_hits(text)
+    assert rule_hits(hits) == reference_hits(text)
     assert all(text[h.start:h.end] == h.text for h in hits)
 
 
@@ -255,3 +263,34 @@ def test_eight_threads_find_what_one_thread_finds() -> None:
         t.join()
     for k, got in enumerate(results):
         assert got == expected[k:] + expected[:k]
+
+
+def _child_scores() -> None:
+    import sys
+
+    # Words never seen before: the screen and the tokenizer take their locks to cache them.
+    result = ss.score("zorblax quintessa, pay 100$ or i post your pics to your family")
+    hits = {h.name for h in result.signals}
+    sys.exit(0 if {"payment_demand", "threat_to_share"} <= hits else 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_scores_even_if_a_lock_was_held_at_fork() -> None:
+    import multiprocessing
+
+    scorer = ss.Scorer()  # the default analyzer, shared with ss.score
+    scorer.score("warm up")
+    held = [scorer.analyzer.screen._lock, *(c._lock for c in scorer.analyzer.components.values())]
+    for lock in held:  # as if other threads were inside these caches when the process forked
+        lock.acquire()
+    try:
+        child = multiprocessing.get_context("fork").Process(target=_child_scores)
+        child.start()
+        child.join(300)  # a hang fails the test instead of stalling the suite
+        hung = child.is_alive()
+        if hung:
+            child.kill()
+    finally:
+        for lock in held:
+            lock.release()
+    assert not hung and child.exitcode == 0

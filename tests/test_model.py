@@ -26,9 +26,9 @@ def test_shipped_model_loads_with_thresholds_metrics_and_provenance() -> None:
     for head in m.heads.values():
         assert 0 < head.review <= head.alert <= 1 and head.a > 0
     assert m.training["train_sha256"] and m.training["seed"] == 0
-    tests = m.metrics["tests"]
-    assert {"test_in_family", "test_heldout"} <= set(tests)
+    assert set(m.metrics["validation"]) == {"grooming", "sextortion"}
     assert set(m.languages) == {"en", "fr"}
+    assert m.lexical is not None
 
 
 def test_round_trip(tmp_path: Path) -> None:

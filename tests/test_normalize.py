@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,3 +108,20 @@ def test_invisible_characters_anywhere_do_not_hide_a_signal(
     # Invisible characters are only inserted inside words, never replacing a space.
     obfuscated = text[:pos] + "".join(junk) + text[pos:]
     assert signal in {h.name for h in extract_signals(obfuscated)}
+
+
+# The regexes the scanners replaced (they nest a repeat under a repeat: fine on these short
+# strings, a backtracking risk on hostile input): the scanners must find exactly their runs.
+_OLD_SPACED_PHRASE = re.compile(r"(?<![a-z0-9.\-_*])[a-z](?: {1,3}[a-z]){2,}(?![a-z0-9])")
+_OLD_INNER = re.compile(r"(?<![a-z0-9])[a-z]+(?:[.\-_*][a-z]+)+(?![a-z0-9])")
+
+
+@given(st.text(alphabet="abc 9.-_*", max_size=40))
+@settings(max_examples=500, deadline=None)
+def test_run_scanners_find_what_the_nested_regexes_found(text: str) -> None:
+    from sextortion_signals.text.normalize import _inner_words, _spaced_phrases
+
+    assert list(_spaced_phrases(text)) == [(m.start(), m.group())
+                                           for m in _OLD_SPACED_PHRASE.finditer(text)]
+    assert list(_inner_words(text)) == [(m.start(), m.group())
+                                        for m in _OLD_INNER.finditer(text)]

@@ -24,7 +24,10 @@ def test_positive_fires(lang: str, signal: str, text: str) -> None:
 
 @pytest.mark.parametrize(("lang", "signal", "text"), _params("negative"))
 def test_hard_negative_does_not_fire(lang: str, signal: str, text: str) -> None:
-    hits = [(h.text, h.rule_id) for h in extract_signals(text) if h.name == signal]
+    """The rules' hard negatives (frames are weaker evidence, weighed by the model: their
+    hard negatives are scored, in tests/test_frames.py)."""
+    hits = [(h.text, h.rule_id) for h in extract_signals(text)
+            if h.name == signal and not h.rule_id.startswith("frame/")]
     assert not hits, f"{signal} ({lang}) fired on hard negative {text!r}: {hits}"
 
 

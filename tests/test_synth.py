@@ -150,12 +150,10 @@ def _bank_strings(bank: Bank) -> list[str]:
 
 @pytest.mark.parametrize("lang", bank_languages())
 def test_no_explicit_term_in_any_phrase_bank(lang: str) -> None:
-    terms = [_fold(t.strip()) for t in
-             (ROOT / "tests" / "data" / "explicit_terms.txt").read_text("utf-8").splitlines()
-             if t.strip() and not t.startswith("#")]
-    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, terms)) + r")(?!\w)")
-    hits = [(s, m.group()) for s in _bank_strings(load_bank(lang))
-            if (m := pattern.search(_fold(s)))]
+    from sextortion_signals.synth.authored import content_hits
+
+    strings = _bank_strings(load_bank(lang))
+    hits = [(strings[i], term) for i, term in content_hits(strings)]
     assert not hits, f"explicit terms in the {lang} bank: {hits[:5]}"
 
 
@@ -174,15 +172,6 @@ def test_committed_sample_is_a_prefix_of_the_rebuilt_corpus() -> None:
         write_jsonl(generate(n, seed=DEFAULT_SEED, config=GenerationConfig(heldout=heldout),
                              prefix=split), buf)
         assert buf.getvalue() == sample, split
-
-
-@pytest.mark.slow
-def test_full_corpus_rebuilds_to_the_committed_checksums(tmp_path: Path) -> None:
-    from sextortion_signals.synth import build_corpus
-    committed = json.loads((ROOT / "datasets" / "MANIFEST.json").read_text())
-    manifest = build_corpus(tmp_path, n=committed["n"], seed=committed["seed"],
-                            langs=tuple(committed["langs"]))
-    assert manifest["splits"] == committed["splits"]
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -22,14 +22,19 @@ _WHERE = {
     "Model": "model", "load_model": "model",
     "Scorer": "api", "score": "api", "score_many": "api", "extract_signals": "api",
     "extract_signals_many": "api", "extract_indicators": "api",
+    "Monitor": "monitor", "MonitorLimits": "monitor",
+    "read_labelled": "data", "TrainConfig": "train", "train_model": "train",
+    "evaluate_sources": "evaluate",
+    "score_frame": "dataframes",  # needs the [pandas] extra (Dask frames: [dask])
 }
 
 __all__ = [
     "Contribution", "Conversation", "Evidence", "FeatureVectorizer", "Indicator",
-    "InvalidInputError", "Limits", "Message", "Model", "ModelFormatError", "RuleFormatError",
-    "ScoreResult", "Scorer", "SextortionSignalsError", "SignalHit", "TrainingDataError",
-    "UnknownSignalError", "__version__", "extract_indicators", "extract_signals",
-    "extract_signals_many", "load_model", "score", "score_many",
+    "InvalidInputError", "Limits", "Message", "Model", "ModelFormatError", "Monitor",
+    "MonitorLimits", "RuleFormatError", "ScoreResult", "Scorer", "SextortionSignalsError",
+    "SignalHit", "TrainConfig", "TrainingDataError", "UnknownSignalError", "__version__",
+    "evaluate_sources", "extract_indicators", "extract_signals", "extract_signals_many",
+    "load_model", "read_labelled", "score", "score_frame", "score_many", "train_model",
 ]
 
 if TYPE_CHECKING:
@@ -41,6 +46,8 @@ if TYPE_CHECKING:
         score,
         score_many,
     )
+    from .data import read_labelled
+    from .dataframes import score_frame
     from .errors import (
         InvalidInputError,
         ModelFormatError,
@@ -49,10 +56,13 @@ if TYPE_CHECKING:
         TrainingDataError,
         UnknownSignalError,
     )
+    from .evaluate import evaluate_sources
     from .features import FeatureVectorizer
     from .inputs import Conversation, Limits, Message
     from .model import Model, load_model
+    from .monitor import Monitor, MonitorLimits
     from .results import Contribution, Evidence, Indicator, ScoreResult, SignalHit
+    from .train import TrainConfig, train_model
 
 
 def __getattr__(name: str) -> Any:

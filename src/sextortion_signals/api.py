@@ -16,12 +16,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import InvalidInputError
-from .features import FeatureVectorizer
+from .features import FeatureVectorizer, LearnedHit
 from .inputs import Conversation, Limits, coerce_conversation, coerce_many
+from .lexical import LexicalModel
 from .match.analyze import Analyzer, MessageAnalysis, default_analyzer
 from .model import Model, default_model, load_model
-from .features import LearnedHit
-from .lexical import LexicalModel
 from .results import Indicator, ScoreResult, SignalHit
 
 BATCH_SIZE = 4096  # conversations per batch: one tokenizer pass per language per batch
@@ -58,10 +57,16 @@ def extract(model: Model, vectorizer: FeatureVectorizer, analyzer: Analyzer,
     """Feature rows and evidence of validated conversations."""
     analysed = analyzer.analyse(conversations)
     groups = learned_groups(model.lexical, analysed)
+    peaks = None if groups is None else [float(g.max()) for g in groups]
     X = np.zeros((len(conversations), len(vectorizer.feature_names)))
     evidence = []
     for i, (conv, analyses) in enumerate(zip(conversations, analysed, strict=True)):
-        state = vectorizer.state(conv, analyses, None if groups is None else groups[i])
+        g = None if groups is None else groups[i]
+        if vectorizer.quiet(conv, analyses, None if peaks is None else peaks[i]):
+            vectorizer.quiet_row(g, X[i])
+            evidence.append(Evidence((), (), (), analyses[0].lang))
+            continue
+        state = vectorizer.state(conv, analyses, g)
         vectorizer.row(state, X[i])
         hits, indicators = _evidence(analyses)
         evidence.append(Evidence(hits, indicators, state.learned_hits(), dominant_lang(analyses)))
@@ -74,7 +79,8 @@ def learned_groups(lexical: LexicalModel | None,
     or None without a lexical model. One batched pass over every message."""
     if lexical is None:
         return None
-    P = lexical.probabilities([a.text for analyses in analysed for a in analyses])
+    flat = [a for analyses in analysed for a in analyses]
+    P = lexical.message_probabilities([a.text for a in flat], [a.tokens for a in flat])
     out = []
     start = 0
     for analyses in analysed:
@@ -171,13 +177,16 @@ class Scorer:
                             ev.indicators, conv.warnings, X[row].copy(), self.model,
                             conv.metadata, ev.learned,
                             {h.message_index: conv.messages[h.message_index - conv.offset].text
-                             for h in ev.learned}, ev.lang, _times(conv, ev))
+                             for h in ev.learned} if ev.learned else None,
+                            ev.lang, _times(conv, ev))
                 for row, (conv, ev, probs, (flagged, level)) in enumerate(
                     zip(convs, evidence, P.tolist(), flag(self.model, P), strict=True))]
 
 
-def _times(conv: Conversation, ev: Evidence) -> dict[int, float]:
+def _times(conv: Conversation, ev: Evidence) -> dict[int, float] | None:
     """Timestamps of the messages the evidence points at (for the explanation's timeline)."""
+    if not ev.hits and not ev.learned:
+        return None
     cited = {h.message_index for h in ev.hits} | {h.message_index for h in ev.learned}
     out = {}
     for index in cited:

@@ -189,8 +189,9 @@ def _int(value: str, where: str, column: str) -> int:
 
 
 def read_labelled(path: str | Path) -> Iterator[Labelled]:
-    """Stream labelled conversations from a ``.jsonl`` or ``.csv`` file, or one split of
-    the authored corpus: ``datasets/authored:train`` (a folder with ``splits.json``)."""
+    """Stream labelled conversations from a ``.jsonl`` or ``.csv`` file, a folder of
+    ``.jsonl`` files, or one split of the authored corpus: ``datasets/authored:train`` (a
+    folder with ``splits.json``)."""
     text = str(path)
     root, _, split = text.rpartition(":")
     if root and Path(root, "splits.json").is_file():
@@ -199,6 +200,11 @@ def read_labelled(path: str | Path) -> Iterator[Labelled]:
     if p.is_dir() and (p / "splits.json").is_file():
         raise TrainingDataError(f"{p} is the authored corpus: name a split, e.g. {p}:train "
                                 f"(splits: train, validation, test)")
+    if p.is_dir():
+        files = sorted(p.glob("*.jsonl"))
+        if not files:
+            raise TrainingDataError(f"{p}: a folder must hold .jsonl files")
+        return (item for f in files for item in _from_jsonl(f))
     if not p.is_file():
         raise TrainingDataError(f"no such file: {p}")
     return _from_csv(p) if p.suffix.lower() == ".csv" else _from_jsonl(p)

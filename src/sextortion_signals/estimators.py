@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import TrainingDataError
-from .features import FeatureVectorizer, feature_table
+from .features import FeatureVectorizer, feature_table, may_lower
 from .inputs import Limits, coerce_many
 from .lexical import LexicalFeaturizer, LexicalModel
 from .match.analyze import MessageAnalysis, default_analyzer
@@ -30,17 +30,88 @@ from .model import LABELS, Head, Model
 from .rules.registry import groups
 
 
-class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
-    """Binary logistic regression with an exact Platt calibration of its linear score."""
+class SignConstrainedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """L2-regularised binary logistic regression whose weights may be kept non-negative
+    (``nonneg``: one bool per feature), with balanced class weights: scikit-learn's
+    ``LogisticRegression(class_weight="balanced")`` objective, solved by SciPy's L-BFGS-B,
+    which takes the bounds (scikit-learn's solvers do not)."""
 
-    def __init__(self, C: float = 0.3, folds: int = 5, random_state: int | None = 0) -> None:
+    def __init__(self, C: float = 0.3, nonneg: Any = None, max_iter: int = 5000,
+                 tol: float = 1e-10) -> None:
+        self.C = C
+        self.nonneg = nonneg
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None,
+            ) -> SignConstrainedLogisticRegression:
+        from scipy.optimize import minimize
+        from scipy.special import expit
+
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ValueError(f"binary only; got {len(self.classes_)} classes")
+        n, d = X.shape
+        sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        # Balanced: each class weighs as much in total (sample weights counted, as
+        # scikit-learn computes it).
+        totals = np.bincount(y_index, weights=sw)
+        weights = sw * (sw.sum() / (2.0 * totals))[y_index]
+        sign = 2.0 * y_index - 1.0
+
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            w, b = theta[:d], theta[d]
+            z = sign * (X @ w + b)
+            loss = float(weights @ np.logaddexp(0.0, -z)) + 0.5 * float(w @ w) / self.C
+            r = -weights * sign * expit(-z)
+            grad = np.empty(d + 1)
+            grad[:d] = X.T @ r + w / self.C
+            grad[d] = r.sum()
+            return loss, grad
+
+        nonneg = (np.zeros(d, dtype=bool) if self.nonneg is None
+                  else np.asarray(self.nonneg, dtype=bool))
+        if nonneg.shape != (d,):
+            raise ValueError(f"nonneg has {nonneg.size} entries for {d} features")
+        bounds = [(0.0, None) if keep else (None, None) for keep in nonneg] + [(None, None)]
+        found = minimize(objective, np.zeros(d + 1), jac=True, method="L-BFGS-B",
+                         bounds=bounds, options={"maxiter": self.max_iter, "ftol": self.tol,
+                                                 "gtol": 1e-8})
+        self.coef_ = found.x[None, :d]
+        self.intercept_ = found.x[d:]
+        self.n_iter_ = np.array([found.nit])
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        out: np.ndarray = X @ self.coef_[0] + self.intercept_[0]
+        return out
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -500, 500)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        out: np.ndarray = self.classes_[(self.decision_function(X) >= 0).astype(int)]
+        return out
+
+
+class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Binary logistic regression (weights flagged in ``nonneg`` kept >= 0) with an exact
+    Platt calibration of its linear score."""
+
+    def __init__(self, C: float = 0.3, folds: int = 5, random_state: int | None = 0,
+                 nonneg: Any = None) -> None:
         self.C = C
         self.folds = folds
         self.random_state = random_state
+        self.nonneg = nonneg
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CalibratedLogisticRegression:
         from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
         X, y = validate_data(self, X, y)
@@ -54,7 +125,7 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ign
         if folds < 2:
             raise ValueError(f"need at least 2 examples of each class to calibrate, got "
                              f"{smallest}")
-        base = LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000)
+        base = SignConstrainedLogisticRegression(C=self.C, nonneg=self.nonneg)
         cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
         cal = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
         cal.fit(X, y_index, sample_weight=sample_weight)
@@ -227,9 +298,10 @@ class ConversationClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
             if len(np.unique(Y[:, j])) < 2:
                 raise TrainingDataError(f"the data has only one class for {label!r}; need "
                                         f"both positive and negative conversations")
+            nonneg = [not may_lower(name, label) for name in self.featurizer_.feature_names_out_]
             self.heads_[label] = CalibratedLogisticRegression(
-                self.C, self.folds, self.random_state).fit(features, Y[:, j],
-                                                           sample_weight=sample_weight)
+                self.C, self.folds, self.random_state, nonneg).fit(
+                    features, Y[:, j], sample_weight=sample_weight)
         self.classes_ = np.array([0, 1])
         self.thresholds_ = {label: 0.5 for label in LABELS}
         return self

@@ -137,7 +137,13 @@ def early_warning_delays(scorer: Scorer, scored: Sequence[Scored], label: str) -
 def evaluate(model: Model, items: Iterable[Labelled], *, progress: bool = False,
              early_warning: bool = True) -> dict[str, Any]:
     scorer = Scorer(model)
-    scored = score_labelled(scorer, items, progress=progress)
+    return report_scored(scorer, score_labelled(scorer, items, progress=progress),
+                         early_warning)
+
+
+def report_scored(scorer: Scorer, scored: Sequence[Scored],
+                  early_warning: bool = True) -> dict[str, Any]:
+    model = scorer.model
     report: dict[str, Any] = {"n": len(scored), "labels": {}}
     groups: dict[str, dict[str, list[Scored]]] = {"lang": {}, "category": {}}
     for s in scored:
@@ -161,3 +167,135 @@ def evaluate(model: Model, items: Iterable[Labelled], *, progress: bool = False,
                                           "mean_delay": float(statistics.fmean(delays))}
         report["labels"][label] = entry
     return report
+
+
+def robustness(model: Model, items: Sequence[Labelled], seed: int = 0) -> dict[str, Any]:
+    """Recall at the alert threshold on the positives, as written and under each evasion
+    (applied to the messages their writer tagged with a tactic, or to every message of an
+    untagged conversation)."""
+    from dataclasses import replace
+
+    from .synth.perturb import PERTURBATIONS, perturb_conversation
+
+    scorer = Scorer(model)
+    positives = [it for it in items if any(it.labels.values())]
+
+    def recalls(batch: Sequence[Labelled]) -> dict[str, float]:
+        scored = score_labelled(scorer, batch)
+        out = {}
+        for label, head in model.heads.items():
+            hits = [s.probs[label] >= head.alert for s in scored if s.item.labels[label]]
+            if hits:
+                out[label] = sum(hits) / len(hits)
+        return out
+
+    report: dict[str, Any] = {"n": len(positives), "as_written": recalls(positives)}
+    for name in PERTURBATIONS:
+        changed = [replace(it, messages=perturb_conversation(
+            {"id": it.id, "messages": it.messages, "tags": it.tags}, name, seed))
+            for it in positives]
+        report[name] = recalls(changed)
+    return report
+
+
+def peer_metrics(peer: Any, items: Sequence[Labelled]) -> dict[str, Any]:
+    """Threshold-free metrics of the TF-IDF peer (it has no calibrated alert threshold)."""
+    P = peer.predict_proba(items)
+    out: dict[str, Any] = {}
+    for label, p in P.items():
+        y = np.array([it.labels[label] for it in items])
+        m = label_metrics(y, p, 0.5)
+        out[label] = {k: m[k] for k in ("pr_auc", "roc_auc", "fpr_at_90_recall") if k in m}
+    return out
+
+
+def evaluate_sources(model_path: str | None, sources: Sequence[str], *,
+                     progress: bool | None = None, early_warning: bool = True,
+                     perturb: bool = False, plots: str | None = None,
+                     peer: Sequence[str] | None = None) -> dict[str, Any]:
+    """Evaluate a model (a directory or model file; None: the shipped one) on each source,
+    optionally with robustness to evasions, the TF-IDF peer trained on ``peer`` data, and
+    PNG plots written into the folder ``plots``."""
+    import sys
+
+    from .data import read_labelled
+    from .model import default_model, load_model
+    from .peer import TfidfPeer
+
+    model = default_model() if model_path is None else load_model(model_path)
+    show = sys.stderr.isatty() if progress is None else progress
+    fitted = None
+    if peer:
+        fitted = TfidfPeer().fit([it for src in peer for it in read_labelled(src)])
+    reports: dict[str, Any] = {"model": model_path or "shipped", "sources": {}}
+    if peer:
+        reports["peer_trained_on"] = list(peer)
+    for src in sources:
+        items = list(read_labelled(src))
+        scorer = Scorer(model)
+        scored = score_labelled(scorer, items, progress=show)
+        report = report_scored(scorer, scored, early_warning)
+        if perturb:
+            report["robustness"] = robustness(model, items)
+        if fitted is not None:
+            report["peer"] = peer_metrics(fitted, items)
+        if plots:
+            from .plots import plot_source
+
+            report["plots"] = plot_source(scorer, scored, src, plots)
+        reports["sources"][src] = report
+    return reports
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:5.1f}%" if pct else f"{value:.3f}"
+
+
+def format_report(reports: dict[str, Any]) -> str:
+    """A plain-text summary of ``evaluate_sources``; the JSON report has everything."""
+    lines: list[str] = []
+    for src, rep in reports["sources"].items():
+        lines.append(f"{src}: {rep['n']} conversations")
+        for label, m in rep["labels"].items():
+            if not m.get("positives"):
+                lines.append(f"  {label:<11} no positives; flagged {_fmt(m['flagged_rate'], True)}"
+                             f" at p >= {m['threshold']:.3f}")
+            else:
+                lines.append(
+                    f"  {label:<11} PR-AUC {_fmt(m.get('pr_auc'))}  recall "
+                    f"{_fmt(m.get('recall'), True)}  precision {_fmt(m.get('precision'), True)}"
+                    f"  FPR {_fmt(m.get('fpr'), True)}  ECE {_fmt(m.get('ece'))}"
+                    f"  (alert at p >= {m['threshold']:.3f})")
+            peer = rep.get("peer", {}).get(label)
+            if peer and "pr_auc" in peer:
+                lines.append(f"  {'':<11} peer TF-IDF PR-AUC {_fmt(peer['pr_auc'])}")
+            if "early_warning" in m:
+                ew = m["early_warning"]
+                lines.append(f"  {'':<11} early warning: median {ew['median_delay']:.0f} "
+                             f"message(s) after the first risky one (n={ew['n']})")
+            for key in ("by_lang", "by_category"):
+                parts = []
+                for g, gm in m.get(key, {}).items():
+                    shown = gm.get("recall") if gm.get("positives") else gm.get("flagged_rate")
+                    kind = "recall" if gm.get("positives") else "flagged"
+                    parts.append(f"{g} {kind} {_fmt(shown, True).strip()}")
+                if parts:
+                    lines.append(f"  {'':<11} {key[3:]}: " + ", ".join(parts))
+        rob = rep.get("robustness")
+        if rob:
+            base = rob["as_written"]
+            lines.append(f"  robustness (recall change on {rob['n']} positives):")
+            for name, rec in rob.items():
+                if name in ("n", "as_written"):
+                    continue
+                lines.append("    " + f"{name:<22}" + "  ".join(
+                    f"{label} {100 * (rec[label] - base[label]):+5.1f}" for label in base))
+        for path in rep.get("plots", []):
+            lines.append(f"  plot: {path}")
+    return "\n".join(lines)
+
+
+def print_report(reports: dict[str, Any]) -> None:
+    print(format_report(reports))

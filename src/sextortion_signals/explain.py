@@ -14,12 +14,20 @@ import numpy as np
 
 from .features import LearnedHit, evidence_map, feature_table
 from .results import Contribution, Evidence, Indicator, SignalHit
-from .rules import registry
 from .text.normalize import normalize
 
 if TYPE_CHECKING:
     from .model import Model
     from .results import ScoreResult
+
+
+def pct(p: float) -> str:
+    """A probability as a percentage that never rounds to a certainty it is not."""
+    if 0.0 < p < 0.005:
+        return "<1%"
+    if 0.995 <= p < 1.0:
+        return ">99%"
+    return f"{p:.0%}"
 
 
 def _learned_evidence(model: Model, learned: Sequence[LearnedHit],
@@ -112,7 +120,7 @@ def timeline(result: ScoreResult, lang: str) -> list[tuple[int, float | None, li
         if any(e.startswith(w["groups"][hit.group]) for e in events.get(hit.message_index, [])):
             continue
         events.setdefault(hit.message_index, []).append(
-            f"{w['groups'][hit.group]} ({hit.probability:.0%})")
+            f"{w['groups'][hit.group]} ({pct(hit.probability)})")
     return [(i, result.times.get(i), events[i]) for i in sorted(events)]
 
 
@@ -133,7 +141,7 @@ def reasons(result: ScoreResult, label: str, lang: str, top: int = 4) -> tuple[l
             elif kind == "learned" and name in peaks:
                 hit = peaks[name]
                 raising.append(w["reasons"]["learned"].format(
-                    n=hit.message_index, what=w["groups"][name], p=f"{hit.probability:.0%}"))
+                    n=hit.message_index, what=w["groups"][name], p=pct(hit.probability)))
             elif c.feature in w["reasons"]:
                 k = round(c.value * (4 if "sextortion" in c.feature else 3))
                 raising.append(w["reasons"][c.feature].format(k=k))
@@ -153,9 +161,9 @@ def explain_text(result: ScoreResult, locale: str | None = None, *,
     lang = locale.split("-")[0]
     w = wording(lang)
     label = max(result.labels or result.scores, key=result.scores.__getitem__)
-    pct = ", ".join(w["probability"].format(label=w["labels"][k], p=f"{v:.0%}")
+    shown = ", ".join(w["probability"].format(label=w["labels"][k], p=pct(v))
                     for k, v in result.scores.items())
-    lines = [f"{w['levels'][result.level]} — {pct}"]
+    lines = [f"{w['levels'][result.level]} — {shown}"]
     events = timeline(result, lang)
     if events:
         lines.append(f"\n{w['headings']['what_happened']}:")
@@ -175,10 +183,10 @@ def explain_text(result: ScoreResult, locale: str | None = None, *,
                and h.name != "age_disclosure"]
     if context:
         lines.append(f"\n{w['headings']['context']}:")
-        shown: set[tuple[int, str]] = set()
+        quoted: set[tuple[int, str]] = set()
         for h in context:
-            if (h.message_index, h.name) not in shown and len(shown) < 6:
-                shown.add((h.message_index, h.name))
+            if (h.message_index, h.name) not in quoted and len(quoted) < 6:
+                quoted.add((h.message_index, h.name))
                 lines.append(f"  {w['message'].format(n=h.message_index)}: "
                              f"{w['signals'].get(h.name, h.name)} {_quote(h.text, 30)}")
     if result.level != "low":

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -131,6 +131,37 @@ def feature_table() -> dict[str, str]:
     return table
 
 
+def may_lower(feature: str, label: str) -> bool:
+    """Whether a feature may carry a negative weight in ``label``'s score: only when it is
+    evidence of the *other* label's tactics only (a threat is sextortion, not grooming).
+    Evidence of the label's own tactics, and context an offender could add or fake
+    (laughter, a second participant, claiming to be a minor too), can only add risk or
+    nothing: lowering a score must never be a switch an offender can flip."""
+    supported = feature_labels(feature)
+    return bool(supported) and label not in supported
+
+
+def feature_labels(feature: str) -> frozenset[str]:
+    """The labels a feature is tactic evidence of (empty for context features)."""
+    if feature in ("recency:risk_in_last_messages", "burst:risky_messages_10min"):
+        return frozenset({"grooming", "sextortion"})
+    if feature == "age:disclosed_by_other_side":
+        return frozenset({"grooming"})
+    if feature.startswith("age:"):
+        return frozenset()
+    ev = evidence_map().get(feature)
+    if ev is None:
+        return frozenset()
+    category = {s.name: s.category for s in registry.available()}
+    group_label = {g.name: g.label for g in registry.groups()}
+    labels: set[str] = {category[s] for s in ev.signals
+                         if category.get(s) in ("grooming", "sextortion")}
+    labels |= {group_label[g] for g in ev.groups}
+    if ev.indicators:
+        labels.add("sextortion")
+    return frozenset(labels)
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureEvidence:
     """What a feature is computed from: its evidence in an explanation."""
@@ -185,125 +216,115 @@ class LearnedHit(NamedTuple):
         return self._asdict()
 
 
-@dataclass(slots=True)
-class _Window:
-    """One sender's recent messages (sextortion evidence is a burst): per group, the
-    window's maximum is kept in a monotone deque, so adding a message costs O(groups)."""
+class _Layout:
+    """Where each feature sits in ``feature_table()`` order, for writing a row in place."""
 
-    groups: int
-    seqs: deque[tuple[int, float | None]] = field(default_factory=deque)  # (seq, time)
-    peaks: list[deque[tuple[float, int, int]]] = field(default_factory=list)  # (p, index, seq)
-    tactics: deque[tuple[int, dict[str, float]]] = field(default_factory=deque)
-    next_seq: int = 0
-    best_sum: float = -1.0
-    best_groups: tuple[float, ...] = ()  # per group: the best window's maximum
-    best_peaks: tuple[int, ...] = ()  # per group: the message index of that maximum
-    best_tactics: dict[str, float] = field(default_factory=dict)  # rule tactic -> strength
+    def __init__(self) -> None:
+        names = list(feature_table())
+        at = {n: i for i, n in enumerate(names)}
+        v = vocabulary()
+        self.size = len(names)
+        self.tactic = {s: at[f"signal:{s}"] for s in v.risk}
+        self.tactic.update({f"frame:{s}": at[f"frame:{s}"] for s in frame_signals()})
+        self.learned = [at[f"learned:{g}"] for g in v.sextortion_groups + v.grooming_groups]
+        self.at = at
 
-    def add(self, t: float | None, index: int, probs: Sequence[float],
-            tactics: dict[str, float]) -> None:
-        seqs = self.seqs
-        if seqs and t is not None and seqs[-1][1] is not None and t < seqs[-1][1]:
-            self._restart()  # time went backwards: a new window
-        seq = self.next_seq
-        self.next_seq += 1
-        seqs.append((seq, t))
-        while len(seqs) > WINDOW_MESSAGES or (
-                t is not None and seqs[0][1] is not None and t - seqs[0][1] > WINDOW_SECONDS):
-            seqs.popleft()
-        oldest = seqs[0][0]
-        if not self.peaks:
-            self.peaks = [deque() for _ in range(self.groups)]
-        for dq, p in zip(self.peaks, probs, strict=True):
-            while dq and dq[-1][0] <= p:
-                dq.pop()
-            dq.append((p, index, seq))
-            while dq[0][2] < oldest:
-                dq.popleft()
-        if tactics:
-            self.tactics.append((seq, tactics))
-        while self.tactics and self.tactics[0][0] < oldest:
-            self.tactics.popleft()
-        merged: dict[str, float] = {}
-        for _, found in self.tactics:
-            for name, strength in found.items():
-                merged[name] = max(merged.get(name, 0.0), strength)
-        maxima = tuple(dq[0][0] for dq in self.peaks)
+
+@cache
+def layout() -> _Layout:
+    return _Layout()
+
+
+class _Sender:
+    """Everything one sender's messages brought. Sextortion evidence is kept for the best
+    burst: the window of the sender's last ``WINDOW_MESSAGES`` messages within
+    ``WINDOW_SECONDS`` whose evidence was strongest."""
+
+    __slots__ = ("best_groups", "best_peaks", "best_sum", "best_tactics", "first_at",
+                 "grooming_max", "grooming_peaks", "grooming_tactics", "last_evidence",
+                 "minor", "window")
+
+    def __init__(self, n_sext: int, n_groom: int) -> None:
+        # Window: (time, message index, sextortion group probabilities, sextortion tactics).
+        self.window: list[tuple[float | None, int, list[float], dict[str, float]]] = []
+        self.best_sum = -1.0
+        self.best_groups = [0.0] * n_sext
+        self.best_peaks = [0] * n_sext
+        self.best_tactics: dict[str, float] = {}
+        self.grooming_max = [0.0] * n_groom
+        self.grooming_peaks = [0] * n_groom
+        self.grooming_tactics: dict[str, float] = {}
+        self.first_at: dict[str, int] = {}  # tactic or group -> first position
+        self.last_evidence = -1
+        self.minor = False
+
+    def add_to_window(self, t: float | None, index: int, probs: list[float],
+                      tactics: dict[str, float]) -> None:
+        window = self.window
+        if window and t is not None and window[-1][0] is not None and t < window[-1][0]:
+            window.clear()  # time went backwards: a new window
+        window.append((t, index, probs, tactics))
+        while len(window) > WINDOW_MESSAGES or (
+                t is not None and window[0][0] is not None and t - window[0][0] > WINDOW_SECONDS):
+            del window[0]
+        if len(window) == 1:
+            maxima, peaks, merged = probs, [index] * len(probs), tactics
+        else:
+            maxima = list(probs)
+            peaks = [index] * len(probs)
+            merged = dict(tactics)
+            for _, at, group_probs, found in window[:-1]:
+                for j, p in enumerate(group_probs):
+                    if p > maxima[j]:
+                        maxima[j], peaks[j] = p, at
+                for name, strength in found.items():
+                    if strength > merged.get(name, 0.0):
+                        merged[name] = strength
         score = sum(maxima) + len(merged)
         if score > self.best_sum:
-            self.best_sum = score
-            self.best_groups = maxima
-            self.best_peaks = tuple(dq[0][1] for dq in self.peaks)
-            self.best_tactics = merged
-
-    def _restart(self) -> None:
-        self.seqs.clear()
-        self.tactics.clear()
-        for dq in self.peaks:
-            dq.clear()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"groups": self.groups, "seqs": [list(x) for x in self.seqs],
-                "peaks": [[list(x) for x in dq] for dq in self.peaks],
-                "tactics": [[seq, t] for seq, t in self.tactics], "next_seq": self.next_seq,
-                "best_sum": self.best_sum, "best_groups": list(self.best_groups),
-                "best_peaks": list(self.best_peaks), "best_tactics": self.best_tactics}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> _Window:
-        return cls(int(raw["groups"]), deque((int(s), t) for s, t in raw["seqs"]),
-                   [deque((float(p), int(i), int(q)) for p, i, q in dq) for dq in raw["peaks"]],
-                   deque((int(seq), {str(k): float(v) for k, v in t.items()})
-                         for seq, t in raw["tactics"]),
-                   int(raw["next_seq"]), float(raw["best_sum"]),
-                   tuple(float(x) for x in raw["best_groups"]),
-                   tuple(int(x) for x in raw["best_peaks"]),
-                   {str(k): float(v) for k, v in raw["best_tactics"].items()})
-
-
-@dataclass(slots=True)
-class _Sender:
-    """Everything one sender's messages brought."""
-
-    window: _Window
-    grooming_max: list[float] = field(default_factory=list)
-    grooming_peaks: list[int] = field(default_factory=list)
-    grooming_tactics: dict[str, float] = field(default_factory=dict)
-    first_at: dict[str, int] = field(default_factory=dict)  # tactic or group -> position
-    last_evidence: int = -1
-    minor: bool = False
+            self.best_sum, self.best_groups = score, list(maxima)
+            self.best_peaks, self.best_tactics = peaks, dict(merged)
 
     def score(self) -> float:
-        return (sum(self.grooming_max) + len(self.grooming_tactics)
-                + max(self.window.best_sum, 0.0))
+        return sum(self.grooming_max) + len(self.grooming_tactics) + max(self.best_sum, 0.0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"window": self.window.to_dict(), "grooming_max": self.grooming_max,
-                "grooming_peaks": self.grooming_peaks, "grooming_tactics": self.grooming_tactics,
-                "first_at": self.first_at, "last_evidence": self.last_evidence,
-                "minor": self.minor}
+        return {name: (getattr(self, name) if name != "window"
+                       else [[t, i, p, d] for t, i, p, d in self.window])
+                for name in self.__slots__}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> _Sender:
-        return cls(_Window.from_dict(raw["window"]),
-                   [float(x) for x in raw["grooming_max"]],
-                   [int(x) for x in raw["grooming_peaks"]],
-                   {str(k): float(v) for k, v in raw["grooming_tactics"].items()},
-                   {str(k): int(v) for k, v in raw["first_at"].items()},
-                   int(raw["last_evidence"]), bool(raw["minor"]))
+        me = cls(len(raw["best_groups"]), len(raw["grooming_max"]))
+        me.window = [(t, int(i), [float(x) for x in p], {str(k): float(v) for k, v in d.items()})
+                     for t, i, p, d in raw["window"]]
+        me.best_sum = float(raw["best_sum"])
+        me.best_groups = [float(x) for x in raw["best_groups"]]
+        me.best_peaks = [int(x) for x in raw["best_peaks"]]
+        me.best_tactics = {str(k): float(v) for k, v in raw["best_tactics"].items()}
+        me.grooming_max = [float(x) for x in raw["grooming_max"]]
+        me.grooming_peaks = [int(x) for x in raw["grooming_peaks"]]
+        me.grooming_tactics = {str(k): float(v) for k, v in raw["grooming_tactics"].items()}
+        me.first_at = {str(k): int(v) for k, v in raw["first_at"].items()}
+        me.last_evidence = int(raw["last_evidence"])
+        me.minor = bool(raw["minor"])
+        return me
 
 
-@dataclass(slots=True)
 class ConversationState:
     """Everything the features need, folded message by message (see ``add``)."""
 
-    n: int = 0
-    senders: dict[str | None, _Sender] = field(default_factory=dict)
-    indicator_kinds: set[str] = field(default_factory=set)
-    timed: bool = False
-    bursts: dict[str | None, deque[tuple[float, bool]]] = field(default_factory=dict)
-    best_burst: int = 0
-    best_risky_burst: int = 0
+    __slots__ = ("best_burst", "best_risky_burst", "bursts", "indicator_kinds", "n",
+                 "senders", "timed")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.senders: dict[str | None, _Sender] = {}
+        self.indicator_kinds: set[str] = set()
+        self.timed = False
+        self.bursts: dict[str | None, deque[tuple[float, bool]]] = {}
+        self.best_burst = 0
+        self.best_risky_burst = 0
 
     def add(self, analysis: MessageAnalysis, sender: str | None, timestamp: float | None,
             groups: Sequence[float] | None = None) -> None:
@@ -318,7 +339,37 @@ class ConversationState:
         n_sext = len(v.sextortion_groups)
         me = self.senders.get(sender)
         if me is None:
-            me = self.senders[sender] = _Sender(_Window(n_sext))
+            me = self.senders[sender] = _Sender(n_sext, len(v.grooming_groups))
+        probs = [0.0] * (n_sext + len(v.grooming_groups)) if groups is None \
+            else [float(p) for p in groups]
+        sext_tactics: dict[str, float] = {}
+        on: list[str] = []
+        if analysis.hits:
+            on = self._hits(analysis, me, sext_tactics, v)
+        me.add_to_window(timestamp, analysis.message_index, probs[:n_sext], sext_tactics)
+        index = analysis.message_index
+        grooming_max = me.grooming_max
+        for j, p in enumerate(probs[n_sext:]):
+            if p > grooming_max[j]:
+                grooming_max[j] = p
+                me.grooming_peaks[j] = index
+        for g, p in zip(v.sextortion_groups + v.grooming_groups, probs):  # noqa: B905
+            if p >= LEARNED_ON:
+                on.append(g)
+        if on:
+            for name in on:
+                me.first_at.setdefault(name, pos)
+            me.last_evidence = pos
+        if analysis.indicators:
+            self.indicator_kinds.update(i.kind for i in analysis.indicators)
+        if timestamp is not None:
+            self._burst(sender, timestamp, bool(on))
+
+    @staticmethod
+    def _hits(analysis: MessageAnalysis, me: _Sender, sext_tactics: dict[str, float],
+              v: Vocabulary) -> list[str]:
+        """Rule and frame hits of a message: its sextortion tactics go to the window, its
+        grooming tactics to the sender; returns the tactics now used."""
         names = {h.name for h in analysis.hits if not h.rule_id.startswith(FRAME_PREFIX)}
         framed = {f"frame:{h.name}" for h in analysis.hits if h.rule_id.startswith(FRAME_PREFIX)}
         if "age_disclosure" in names:
@@ -328,34 +379,19 @@ class ConversationState:
         softened = bool(names & _CONTEXT) and "threat_to_share" not in names \
             and "condition" not in analysis.concepts and not framed
         strength = CONTEXT_DISCOUNT if softened else 1.0
-        tactics = {n: strength for n in names if n in v.risk}
-        tactics.update(dict.fromkeys(framed, 1.0))
-        probs = [0.0] * (n_sext + len(v.grooming_groups)) if groups is None \
-            else [float(p) for p in groups]
-        me.window.add(timestamp, analysis.message_index, probs[:n_sext],
-                      {n: s for n, s in tactics.items()
-                       if n in v.sextortion or n.startswith("frame:")})
-        groom = probs[n_sext:]
-        if not me.grooming_max:
-            me.grooming_max = groom
-            me.grooming_peaks = [analysis.message_index] * len(groom)
-        else:
-            for j, p in enumerate(groom):
-                if p > me.grooming_max[j]:
-                    me.grooming_max[j] = p
-                    me.grooming_peaks[j] = analysis.message_index
-        for name, s in tactics.items():
-            if name in v.grooming:
-                me.grooming_tactics[name] = max(me.grooming_tactics.get(name, 0.0), s)
-        on = [*tactics, *(g for g, p in zip(v.sextortion_groups + v.grooming_groups,
-                                            probs, strict=True) if p >= LEARNED_ON)]
-        for name in on:
-            me.first_at.setdefault(name, pos)
-        if on:
-            me.last_evidence = pos
-        self.indicator_kinds.update(i.kind for i in analysis.indicators)
-        if timestamp is not None:
-            self._burst(sender, timestamp, bool(on))
+        on: list[str] = []
+        for name in names:
+            if name in v.sextortion:
+                sext_tactics[name] = strength
+            elif name in v.grooming:
+                me.grooming_tactics[name] = max(me.grooming_tactics.get(name, 0.0), strength)
+            else:
+                continue
+            on.append(name)
+        for name in framed:
+            sext_tactics[name] = 1.0
+            on.append(name)
+        return on
 
     def _burst(self, sender: str | None, t: float, risky: bool) -> None:
         self.timed = True
@@ -377,15 +413,22 @@ class ConversationState:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ConversationState:
-        return cls(int(raw["n"]), {k: _Sender.from_dict(v) for k, v in raw["senders"]},
-                   set(raw["indicator_kinds"]), bool(raw["timed"]),
-                   {k: deque((float(t), bool(r)) for t, r in v) for k, v in raw["bursts"]},
-                   int(raw["best_burst"]), int(raw["best_risky_burst"]))
+        state = cls()
+        state.n = int(raw["n"])
+        state.senders = {k: _Sender.from_dict(v) for k, v in raw["senders"]}
+        state.indicator_kinds = set(raw["indicator_kinds"])
+        state.timed = bool(raw["timed"])
+        state.bursts = {k: deque((float(t), bool(r)) for t, r in v) for k, v in raw["bursts"]}
+        state.best_burst = int(raw["best_burst"])
+        state.best_risky_burst = int(raw["best_risky_burst"])
+        return state
 
     def lead(self) -> tuple[str | None, _Sender] | None:
         """The sender with the most evidence (None before any message)."""
         if not self.senders:
             return None
+        if len(self.senders) == 1:
+            return next(iter(self.senders.items()))
         return max(self.senders.items(), key=lambda item: item[1].score())
 
     def learned_hits(self) -> tuple[LearnedHit, ...]:
@@ -396,78 +439,82 @@ class ConversationState:
             return ()
         v = vocabulary()
         _, me = found
-        out: list[LearnedHit] = []
-        window = me.window
-        for g, p, at in zip(v.sextortion_groups, window.best_groups, window.best_peaks,
-                            strict=False):
-            if p >= LEARNED_ON:
-                out.append(LearnedHit(g, at, p))
-        for g, p, at in zip(v.grooming_groups, me.grooming_max, me.grooming_peaks,
-                            strict=False):
-            if p >= LEARNED_ON:
-                out.append(LearnedHit(g, at, p))
-        return tuple(sorted(out, key=lambda h: (h.message_index, h.group)))
+        out = [LearnedHit(g, at, p) for g, p, at in zip(
+            v.sextortion_groups + v.grooming_groups, me.best_groups + me.grooming_max,
+            me.best_peaks + me.grooming_peaks, strict=True) if p >= LEARNED_ON]
+        return tuple(sorted(out, key=lambda h: (h.message_index, h.group))) if out else ()
 
-    def values(self) -> dict[str, float]:
-        """Feature values (absent features may be left out)."""
-        v = vocabulary()
-        f: dict[str, float] = {}
+    def vector(self) -> list[float]:
+        """The feature values in ``feature_table()`` order."""
+        lay = layout()
+        out = [0.0] * lay.size
         found = self.lead()
         if found is None:
-            return f
+            return out
+        at = lay.at
         lead_name, me = found
-        window = me.window
-        tactics = {**window.best_tactics, **me.grooming_tactics}
-        for name, strength in tactics.items():
-            f[name if name.startswith("frame:") else f"signal:{name}"] = strength
-        sext = window.best_groups or (0.0,) * len(v.sextortion_groups)
-        groom = me.grooming_max or [0.0] * len(v.grooming_groups)
-        for g, p in zip(v.sextortion_groups + v.grooming_groups, (*sext, *groom), strict=True):
-            f[f"learned:{g}"] = p
-        f["learned:sextortion_groups"] = sum(p >= LEARNED_ON for p in sext) / len(sext)
-        f["learned:grooming_groups"] = sum(p >= LEARNED_ON for p in groom) / len(groom)
-        f["sender:sextortion_tactics"] = min(
-            len({n.removeprefix("frame:") for n in window.best_tactics}) / 4, 2.0)
-        f["sender:grooming_tactics"] = min(len(me.grooming_tactics) / 4, 2.0)
-        self._order_and_pairs(f, me)
+        for name, strength in me.best_tactics.items():
+            out[lay.tactic[name]] = strength
+        for name, strength in me.grooming_tactics.items():
+            out[lay.tactic[name]] = strength
+        sext, groom = me.best_groups, me.grooming_max
+        for j, p in zip(lay.learned, sext + groom):  # noqa: B905
+            out[j] = p
+        out[at["learned:sextortion_groups"]] = sum(p >= LEARNED_ON for p in sext) / len(sext)
+        out[at["learned:grooming_groups"]] = sum(p >= LEARNED_ON for p in groom) / len(groom)
+        out[at["sender:sextortion_tactics"]] = min(
+            len({n.removeprefix("frame:") for n in me.best_tactics}) / 4, 2.0)
+        out[at["sender:grooming_tactics"]] = min(len(me.grooming_tactics) / 4, 2.0)
+        if me.first_at:
+            self._order_and_pairs(out, at, me.first_at)
         if me.last_evidence >= 0:
-            f["recency:risk_in_last_messages"] = float(me.last_evidence >= self.n - RECENT)
+            out[at["recency:risk_in_last_messages"]] = float(me.last_evidence >= self.n - RECENT)
         if self.timed:
-            f["burst:risky_messages_10min"] = math.log1p(self.best_risky_burst)
-            f["burst:messages_per_minute"] = math.log1p(self.best_burst / (BURST_WINDOW / 60))
-        others_minor = any(s.minor for name, s in self.senders.items() if name != lead_name)
-        f["age:disclosed_by_other_side"] = float(others_minor)
-        f["age:both_sides_minor"] = float(others_minor and me.minor)
-        f["participants:group_chat"] = float(len(self.senders) > 2)
+            out[at["burst:risky_messages_10min"]] = math.log1p(self.best_risky_burst)
+            out[at["burst:messages_per_minute"]] = math.log1p(self.best_burst
+                                                             / (BURST_WINDOW / 60))
+        if len(self.senders) > 1:
+            others_minor = any(s.minor for name, s in self.senders.items() if name != lead_name)
+            out[at["age:disclosed_by_other_side"]] = float(others_minor)
+            out[at["age:both_sides_minor"]] = float(others_minor and me.minor)
+            out[at["participants:group_chat"]] = float(len(self.senders) > 2)
         kinds = self.indicator_kinds
-        f["indicator:amount"] = float("amount" in kinds)
-        f["indicator:payment_handle"] = float(bool(kinds & _HANDLE_KINDS))
-        f["indicator:deadline"] = float("deadline" in kinds)
-        return f
+        if kinds:
+            out[at["indicator:amount"]] = float("amount" in kinds)
+            out[at["indicator:payment_handle"]] = float(bool(kinds & _HANDLE_KINDS))
+            out[at["indicator:deadline"]] = float("deadline" in kinds)
+        return out
+
+    def values(self) -> dict[str, float]:
+        """The non-zero feature values by name."""
+        return {n: x for n, x in zip(feature_table(), self.vector(), strict=True) if x}
 
     @staticmethod
-    def _order_and_pairs(f: dict[str, float], me: _Sender) -> None:
-        at = me.first_at
-
+    def _order_and_pairs(out: list[float], at: dict[str, int], first_at: dict[str, int]) -> None:
         def first(*names: str) -> int | None:
-            found = [at[n] for n in names if n in at]
+            """Where the first of these tactics was used, by a rule, a frame or learned."""
+            found = [first_at[k] for n in names for k in (n, "frame:" + n) if k in first_at]
             return min(found) if found else None
+
+        def has(name: str) -> bool:
+            return name in first_at or "frame:" + name in first_at
 
         claim = first(*_CLAIMS, "claim")
         threat = first("threat_to_share", "threat")
         demand = first(*_DEMANDS, "demand")
         deadline = first("deadline_urgency", "pressure")
-        f["order:claim_then_threat"] = float(_before(claim, threat))
-        f["order:threat_then_demand"] = float(_before(threat, demand))
-        f["order:demand_then_deadline"] = float(_before(demand, deadline))
-        has = at.__contains__
-        f["pair:threat_and_payment"] = float(has("threat_to_share") and has("payment_demand"))
-        f["pair:threat_and_content"] = float(has("threat_to_share") and has("content_demand"))
-        f["pair:claim_and_threat"] = float(any(has(c) for c in _CLAIMS)
-                                           and has("threat_to_share"))
-        f["pair:age_probe_and_image_request"] = float(has("age_probe")
-                                                      and has("image_or_call_request"))
-        f["pair:secrecy_and_contact_request"] = float(
+        out[at["order:claim_then_threat"]] = float(_before(claim, threat))
+        out[at["order:threat_then_demand"]] = float(_before(threat, demand))
+        out[at["order:demand_then_deadline"]] = float(_before(demand, deadline))
+        out[at["pair:threat_and_payment"]] = float(has("threat_to_share")
+                                                  and has("payment_demand"))
+        out[at["pair:threat_and_content"]] = float(has("threat_to_share")
+                                                  and has("content_demand"))
+        out[at["pair:claim_and_threat"]] = float(any(has(c) for c in _CLAIMS)
+                                                and has("threat_to_share"))
+        out[at["pair:age_probe_and_image_request"]] = float(has("age_probe")
+                                                           and has("image_or_call_request"))
+        out[at["pair:secrecy_and_contact_request"]] = float(
             has("secrecy_request") and any(has(s) for s in _CONTACT_REQUESTS))
 
 
@@ -489,7 +536,9 @@ class FeatureVectorizer:
             raise ValueError(f"unknown feature(s) {unknown}; this library version knows: "
                              f"{', '.join(table)}")
         self.feature_names = names
-        self._col = {n: i for i, n in enumerate(names)}
+        order = list(table)
+        # The model's columns in the table's order (usually all of them, in order).
+        self._take = None if names == tuple(order) else np.array([order.index(n) for n in names])
 
     def get_feature_names_out(self) -> np.ndarray:
         return np.asarray(self.feature_names, dtype=object)
@@ -499,16 +548,32 @@ class FeatureVectorizer:
         """The state after every message; ``groups``: learned probabilities, one row per
         message."""
         state = ConversationState()
+        rows = groups.tolist() if groups is not None else None
         for k, (msg, analysis) in enumerate(zip(conversation.messages, analyses, strict=True)):
-            state.add(analysis, msg.sender, msg.timestamp, None if groups is None else groups[k])
+            state.add(analysis, msg.sender, msg.timestamp, None if rows is None else rows[k])
         return state
+
+    @staticmethod
+    def quiet(conversation: Conversation, analyses: Sequence[MessageAnalysis],
+              peak: float | None) -> bool:
+        """Whether a conversation is one untimed message without any hit or indicator and
+        whose learned groups (highest: ``peak``) stay under ``LEARNED_ON``: most scored
+        items are. Its row then only holds its learned probabilities (``quiet_row``; the
+        same row as the state's, tested)."""
+        return (len(analyses) == 1 and not analyses[0].hits and not analyses[0].indicators
+                and conversation.messages[0].timestamp is None
+                and (peak is None or peak < LEARNED_ON))
+
+    def quiet_row(self, groups: np.ndarray | None, out: np.ndarray) -> None:
+        """The row of a ``quiet`` conversation, written into ``out`` (zeros on entry)."""
+        if groups is not None:
+            values = np.zeros(layout().size)
+            values[layout().learned] = groups[0]
+            out[:] = values if self._take is None else values[self._take]
 
     def row(self, state: ConversationState, out: np.ndarray | None = None) -> np.ndarray:
         """The feature row of a state (written into ``out`` if given)."""
-        row = np.zeros(len(self.feature_names)) if out is None else out
-        col = self._col.get
-        for name, value in state.values().items():
-            j = col(name)
-            if value and j is not None:
-                row[j] = value
+        values = state.vector()
+        row = np.empty(len(self.feature_names)) if out is None else out
+        row[:] = values if self._take is None else np.asarray(values)[self._take]
         return row

@@ -43,6 +43,15 @@ class IndicatorGate(IntFlag):
     NUMBER_WORD = 64  # "two", "deux"...
     UNIT = 128  # duration units
 
+
+# Hot paths combine the bits as plain ints (making an IntFlag costs microseconds).
+_DIGIT_GATE, _DOLLAR_GATE, _AT_GATE = (int(IndicatorGate.DIGIT), int(IndicatorGate.DOLLAR),
+                                       int(IndicatorGate.AT))
+_CHANNEL_GATE, _PLATFORM_GATE, _PHRASE_GATE = (int(IndicatorGate.CHANNEL),
+                                               int(IndicatorGate.PLATFORM),
+                                               int(IndicatorGate.PHRASE))
+_NUMBER_GATE, _UNIT_GATE = int(IndicatorGate.NUMBER_WORD), int(IndicatorGate.UNIT)
+
 _NUMBER = r"\d[\d.,]{0,12}"
 _BTC = re.compile(r"(?<![A-Za-z0-9])(?:bc1[a-z0-9]{25,62}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})"
                   r"(?![A-Za-z0-9])")
@@ -106,24 +115,25 @@ class IndicatorFinder:
     deadline_phrase: re.Pattern[str]
     keys: dict[str, IndicatorGate]  # key run -> the lexicon gates it opens
 
-    def word_gates(self, run: str) -> IndicatorGate:
-        """The lexicon gates one letter run of a normalised text opens."""
-        return self.keys.get(run, IndicatorGate.NONE)
+    def word_gates(self, run: str) -> int:
+        """The lexicon gates (``IndicatorGate`` bits) one letter run of a normalised text
+        opens."""
+        return int(self.keys.get(run, 0))
 
-    def text_gates(self, original: str, word_gates: int = 0) -> IndicatorGate:
+    def text_gates(self, original: str, word_gates: int = 0) -> int:
         """All gates of a message, given what the runs of its normalised text open
         (``word_gates``, OR-ed); characters are looked for in the original text (l33t
         undoing turns "$" and "@" into letters)."""
         gates = word_gates
         if _DIGIT.search(original) is not None:
-            gates |= IndicatorGate.DIGIT
+            gates |= _DIGIT_GATE
         if "$" in original:
-            gates |= IndicatorGate.DOLLAR
+            gates |= _DOLLAR_GATE
         if "@" in original:
-            gates |= IndicatorGate.AT
-        return IndicatorGate(gates)
+            gates |= _AT_GATE
+        return gates  # ``IndicatorGate`` bits as an int: no enum is made
 
-    def gates(self, norm: NormalizedText) -> IndicatorGate:
+    def gates(self, norm: NormalizedText) -> int:
         """All gates of a normalised message."""
         bits = 0
         for run in _WORD_RUN.findall(norm.text):
@@ -131,7 +141,7 @@ class IndicatorFinder:
         return self.text_gates(norm.original, bits)
 
     def find(self, norm: NormalizedText, message_index: int = 0,
-             gates: IndicatorGate | None = None) -> list[Indicator]:
+             gates: int | None = None) -> list[Indicator]:
         """All indicators of one normalised message, sorted by position. ``gates``: the
         text's gates, when the caller has them (``gates(norm.text)``)."""
         if gates is None:
@@ -149,7 +159,7 @@ class IndicatorFinder:
             found.append(Indicator(kind, value, message_index, start, end,
                                    original[start:end], **extra))
 
-        has_digit = IndicatorGate.DIGIT in gates
+        has_digit = gates & _DIGIT_GATE
         if has_digit:
             self._amounts(text, add)
             for m in _BTC.finditer(original):
@@ -157,25 +167,24 @@ class IndicatorFinder:
                     add("crypto_wallet", "btc", m, mapped=False)
             for m in _ETH.finditer(original):
                 add("crypto_wallet", "eth", m, mapped=False)
-        if IndicatorGate.DOLLAR in gates:
+        if gates & _DOLLAR_GATE:
             for m in _CASHTAG.finditer(original):
                 add("cashtag", m.group().lower(), m, mapped=False)
-        if IndicatorGate.AT in gates:
+        if gates & _AT_GATE:
             for m in _EMAIL.finditer(original):
                 add("email", m.group().lower(), m, mapped=False)
             for m in _HANDLE.finditer(original):
                 add("handle", m.group().lower().rstrip("."), m, mapped=False)
-        if IndicatorGate.CHANNEL in gates:
+        if gates & _CHANNEL_GATE:
             for m in self.channel.finditer(text):
                 add("payment_channel", self.channel_kind[m.group(1)], m, 1)
-        if IndicatorGate.PLATFORM in gates:
+        if gates & _PLATFORM_GATE:
             for m in self.platform.finditer(text):
                 add("platform", m.group(1), m, 1)
-        if IndicatorGate.PHRASE in gates:
+        if gates & _PHRASE_GATE:
             for m in self.deadline_phrase.finditer(text):
                 add("deadline", m.group(1), m, 1)
-        if IndicatorGate.UNIT in gates and gates & (IndicatorGate.DIGIT
-                                                    | IndicatorGate.NUMBER_WORD):
+        if gates & _UNIT_GATE and gates & (_DIGIT_GATE | _NUMBER_GATE):
             for m in self.duration.finditer(text):
                 count = m.group(1)
                 n = _parse_number(count) if count[0].isdigit() else self.number_of.get(count)

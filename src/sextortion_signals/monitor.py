@@ -17,7 +17,6 @@ conversations.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
@@ -27,8 +26,9 @@ from typing import Any, NamedTuple
 from .api import learned_groups
 from .errors import InvalidInputError
 from .features import ConversationState, FeatureVectorizer
-from .frames import FrameState, frames
+from .frames import FrameState
 from .inputs import Conversation, Limits, coerce_conversation
+from .locks import owned_lock
 from .match.analyze import Analyzer, default_analyzer
 from .model import Model, default_model
 from .results import LEVELS, Indicator, ScoreResult, SignalHit
@@ -79,7 +79,7 @@ class _Open:
     """One open conversation."""
 
     state: ConversationState = field(default_factory=ConversationState)
-    frames: FrameState = field(default_factory=lambda: FrameState(frames()))
+    frames: FrameState = field(default_factory=FrameState)
     hits: deque[SignalHit] = field(default_factory=deque)
     indicators: deque[Indicator] = field(default_factory=deque)
     texts: dict[int, str] = field(default_factory=dict)  # messages learned evidence cites
@@ -98,7 +98,7 @@ class _Open:
     @classmethod
     def from_dict(cls, raw: dict[str, Any], limit: int) -> _Open:
         return cls(ConversationState.from_dict(raw["state"]),
-                   FrameState.from_dict(raw["frames"], frames()),
+                   FrameState.from_dict(raw["frames"]),
                    deque((SignalHit(*h) for h in raw["hits"]), maxlen=limit),
                    deque((Indicator(*i) for i in raw["indicators"]), maxlen=limit),
                    {int(k): str(v) for k, v in raw["texts"]}, set(raw["alerted"]),
@@ -119,7 +119,7 @@ class Monitor:
         self.vectorizer = FeatureVectorizer(self.model.feature_names)
         self._clock = clock
         self._open: OrderedDict[str, _Open] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = owned_lock(self)
 
     def __len__(self) -> int:
         return len(self._open)
@@ -133,6 +133,8 @@ class Monitor:
         if not isinstance(conversation_id, str) or not conversation_id:
             raise TypeError(f"conversation_id must be a non-empty str, got "
                             f"{type(conversation_id).__name__}")
+        one = coerce_conversation([message], self.input_limits,
+                                  f"conversation {conversation_id!r}")  # before any change
         with self._lock:
             now = self._clock()
             self._evict(now)
@@ -142,8 +144,6 @@ class Monitor:
             self._open[conversation_id] = conv  # most recently updated last
             conv.last_seen = now
             index = conv.state.n
-            one = coerce_conversation([message], self.input_limits,
-                                      f"conversation {conversation_id!r}")
             one = Conversation(one.messages, index, one.warnings, None)
             analysis = self.analyzer.analyse([one], [conv.frames])[0]
             groups = learned_groups(self.model.lexical, [analysis])
@@ -215,6 +215,10 @@ class Monitor:
         if raw.get("format") != STATE_FORMAT or raw.get("version") != STATE_VERSION:
             raise InvalidInputError("not a monitor state exported by this library version "
                                     f"(format {STATE_FORMAT!r}, version {STATE_VERSION})")
+        if raw.get("model_sha256") != self.model.training.get("train_sha256"):
+            raise InvalidInputError("this monitor state was saved with another model (its "
+                                    "learned evidence would not match); start afresh or "
+                                    "load the model it was saved with")
         try:
             restored = [(str(cid), _Open.from_dict(c, self.limits.max_evidence))
                         for cid, c in raw["conversations"]]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .guidance import Guidance
     from .model import Model
 
-RESULT_SCHEMA_VERSION = 1
+RESULT_SCHEMA_VERSION = 2
 LEVELS = ("low", "medium", "high")
 
 
@@ -108,10 +108,11 @@ class ScoreResult:
         self._model = model
         self._metadata = metadata
         self._learned = learned
-        # The messages learned evidence points at, for its spans (read lazily).
-        self._texts = dict(texts or {})
+        # The messages learned evidence points at, for its spans (read lazily), and the
+        # timestamps of the messages evidence points at; read-only, never copied.
+        self._texts = {} if texts is None else texts
         self._lang = lang
-        self._times = dict(times or {})  # timestamps of the messages evidence points at
+        self._times = {} if times is None else times
         self._contributions: dict[str, tuple[Contribution, ...]] | None = None
 
     @property

@@ -55,6 +55,11 @@ class TrainConfig:
     # Share of harmful authored training conversations also seen with risk-lowering context
     # added (synth/augment.py): laughter or a helpline must not switch an alert off.
     context_copies: float = 0.5
+    # Share of tagged training conversations also seen partially (``partial_views``: a
+    # prefix and a short window), and each view's weight: single messages and conversations
+    # followed live must score as well as whole transcripts.
+    partial_views: float = 1.0
+    partial_weight: float = 0.5
 
 
 def data_checksum(items: Sequence[Labelled]) -> str:
@@ -103,11 +108,8 @@ def choose_thresholds(y: np.ndarray, p: np.ndarray, cfg: TrainConfig,
     return alert, min(cfg.review_probability, alert)
 
 
-GENERATOR = "generator"
-
-
-def author_of(item: Labelled) -> str:
-    return str(item.metadata.get("author") or GENERATOR)
+def author_of(item: Labelled) -> str | None:
+    return str(item.metadata["author"]) if item.metadata.get("author") else None
 
 
 def _group_targets(tags: list[list[str]] | None, n: int) -> np.ndarray | None:
@@ -126,20 +128,11 @@ def _group_targets(tags: list[list[str]] | None, n: int) -> np.ndarray | None:
 
 
 def cross_fit_lexical(texts: list[list[str]], targets: list[np.ndarray | None],
-                      authors: list[str], ids: list[str], cfg: TrainConfig,
+                      folds: list[int], usable: list[bool], cfg: TrainConfig,
                       ) -> tuple[LexicalModel, list[np.ndarray]]:
-    """The lexical model on every tagged conversation, and per conversation the group
-    probabilities of a model trained without its fold (folds by author; generated
-    conversations by id)."""
+    """The lexical model on every ``usable`` tagged conversation, and per conversation the
+    group probabilities of a model trained without its fold."""
     from .estimators import LexicalClassifier
-
-    names = sorted({a for a in authors if a != GENERATOR})
-    fold_of = {a: k % cfg.lexical_folds for k, a in enumerate(names)}
-    folds = [fold_of[a] if a != GENERATOR else int(hashlib.sha256(i.encode()).hexdigest()[:8],
-                                                   16) % cfg.lexical_folds
-             for a, i in zip(authors, ids, strict=True)]
-    usable = [t is not None and (a != GENERATOR or cfg.lexical_on_generator)
-              for t, a in zip(targets, authors, strict=True)]
 
     def fit(keep: list[bool]) -> LexicalModel:
         rows = [k for k, ok in enumerate(keep) if ok]
@@ -151,7 +144,7 @@ def cross_fit_lexical(texts: list[list[str]], targets: list[np.ndarray | None],
     for fold in range(cfg.lexical_folds):
         model = fit([u and f != fold for u, f in zip(usable, folds, strict=True)])
         held = [k for k, f in enumerate(folds) if f == fold]
-        probs = model.probabilities([t for k in held for t in texts[k]])
+        probs = model.message_probabilities([t for k in held for t in texts[k]])
         start = 0
         for k in held:
             out[k] = probs[start:start + len(texts[k])]
@@ -159,8 +152,17 @@ def cross_fit_lexical(texts: list[list[str]], targets: list[np.ndarray | None],
     return fit(usable), out
 
 
+def lexical_folds(items: Sequence[Labelled], k: int) -> list[int]:
+    """Cross-fitting folds: by author where the data names one (a writer's phrasings must
+    not leak into the evidence scored on their own text), else by id."""
+    names = sorted({a for a in map(author_of, items) if a is not None})
+    fold_of = {a: n % k for n, a in enumerate(names)}
+    return [fold_of[a] if (a := author_of(it)) is not None
+            else int(hashlib.sha256(it.id.encode()).hexdigest()[:8], 16) % k for it in items]
+
+
 def context_copies(train: Sequence[Labelled], cfg: TrainConfig) -> list[Labelled]:
-    """Copies of harmful authored conversations with risk-lowering context added (same
+    """Copies of harmful tagged conversations with risk-lowering context added (same
     author, so cross-fitting keeps each copy in its original's fold)."""
     from .synth.augment import context_copy
 
@@ -168,7 +170,7 @@ def context_copies(train: Sequence[Labelled], cfg: TrainConfig) -> list[Labelled
     out = []
     for it in train:
         harmful = any(it.labels.values())
-        if not harmful or it.tags is None or author_of(it) == GENERATOR:
+        if not harmful or it.tags is None:
             continue
         if rng.random() >= cfg.context_copies:
             continue
@@ -179,10 +181,57 @@ def context_copies(train: Sequence[Labelled], cfg: TrainConfig) -> list[Labelled
     return out
 
 
+# A view is extortion once it holds a threat or a demand; a claim alone ("i have your
+# pics") is ambiguous (friends say it of holiday photos), so views holding a claim but no
+# threat or demand teach nothing either way and are left out.
+_EXTORTION_GROUPS = frozenset({"threat", "demand"})
+
+
+def partial_views(train: Sequence[Labelled], cfg: TrainConfig) -> list[Labelled]:
+    """Conversations as a platform may see them: a prefix (followed live, or cut short)
+    and a short window (a transcript starting mid-way; one message scored alone). A view
+    of a sextortion conversation is harmful once it holds a message its writer tagged with
+    a threat or a demand. Grooming is a pattern over days that a few messages do not
+    settle, so grooming conversations give no views (labelling their prefixes made the
+    grooming score worse on validation writers). Tagged conversations only; same author,
+    so cross-fitting keeps each view in its original's fold."""
+    group_of = {s.name: s.group for s in available()}
+    category = {s.name: s.category for s in available()}
+    rng = random.Random(f"{cfg.seed}:partial")
+    out = []
+    for it in train:
+        n = len(it.messages)
+        if (it.tags is None or n < 2 or it.labels["grooming"]
+                or rng.random() >= cfg.partial_views):
+            continue
+        first = it.first_risk("sextortion") if it.labels["sextortion"] else None
+        start = first if first is not None else rng.randrange(n)
+        cuts = {"prefix": (0, rng.randint(start + 1, n) if start + 1 < n else n),
+                "window": (start, min(n, start + rng.randint(1, 3)))}
+        for kind, (a, b) in cuts.items():
+            if (a, b) == (0, n):
+                continue
+            tags = list(it.tags[a:b])
+            held = {t for message_tags in tags for t in message_tags}
+            extortion = bool(it.labels["sextortion"]) and any(
+                group_of.get(t) in _EXTORTION_GROUPS for t in held)
+            if not extortion and any(category.get(t) == "sextortion" for t in held):
+                continue  # a claim, a deadline... without a threat or demand: ambiguous
+            out.append(dataclasses.replace(
+                it, id=f"{it.id}~{kind}", messages=list(it.messages[a:b]), tags=tags,
+                labels={"grooming": 0, "sextortion": int(extortion)},
+                first_risk_by_label=first_risk_by_label(tags), first_risk_index=None,
+                where=f"{it.where} ({kind} {a}:{b})"))
+    return out
+
+
 def train_model(train: Sequence[Labelled], valid: Sequence[Labelled],
-                cfg: TrainConfig | None = None) -> Model:
-    """Fit, choose thresholds on ``valid``, export. Warnings (``UserWarning``) say what
-    the data was too small to measure."""
+                cfg: TrainConfig | None = None,
+                augment: Sequence[Labelled] = ()) -> Model:
+    """Fit on ``train`` (and the generated ``augment`` conversations, down-weighted), choose
+    thresholds on ``valid``, export. Warnings (``UserWarning``) say what the data was too
+    small to measure. Without per-message ``tags`` anywhere, the model has no learned
+    lexical evidence (rules and frames only)."""
     from .api import Scorer
     from .estimators import ConversationClassifier
     from .evaluate import label_metrics, score_labelled
@@ -190,24 +239,37 @@ def train_model(train: Sequence[Labelled], valid: Sequence[Labelled],
     from .match.analyze import default_analyzer
 
     cfg = cfg or TrainConfig()
-    for note in check_training_data(train, valid):
+    for note in check_training_data([*train, *augment], valid):
         warnings.warn(note, UserWarning, stacklevel=2)
-    train = [*train, *context_copies(train, cfg)]
+    n_own = len(train) + len(augment)
+    views = partial_views(train, cfg)
+    train = [*train, *augment, *context_copies(train, cfg), *views]
+    generated = [n_own - len(augment) <= k < n_own for k in range(len(train))]
+    partial = [k >= len(train) - len(views) for k in range(len(train))]
     convs = [coerce_conversation(it.messages, where=it.where) for it in train]
     texts: list[list[str]] = []
     for start in range(0, len(convs), 1024):
         texts.extend([a.text for a in analyses]
                      for analyses in default_analyzer().analyse(convs[start:start + 1024]))
-    authors = [author_of(it) for it in train]
     targets = [_group_targets(it.tags, len(t)) for it, t in zip(train, texts, strict=True)]
-    if not any(t is not None and a != GENERATOR for t, a in zip(targets, authors, strict=True)):
-        raise TrainingDataError("no authored conversation with per-message 'tags' to train "
-                                "the learned lexical evidence on")
-    lexical, oof = cross_fit_lexical(texts, targets, authors, [it.id for it in train], cfg)
-    n_authored = sum(a != GENERATOR for a in authors)
-    n_generated = len(authors) - n_authored
+    # Partial views repeat their conversation's messages: the lexical model learns from
+    # each message once.
+    usable = [t is not None and (not gen or cfg.lexical_on_generator) and not part
+              for t, gen, part in zip(targets, generated, partial, strict=True)]
+    lexical: LexicalModel | None = None
+    oof: list[np.ndarray] | None = None
+    if any(usable):
+        lexical, oof = cross_fit_lexical(texts, targets, lexical_folds(train, cfg.lexical_folds),
+                                         usable, cfg)
+    else:
+        warnings.warn("no conversation has per-message 'tags' (the tactics each message "
+                      "carries): the model has no learned lexical evidence, only rules and "
+                      "frames", UserWarning, stacklevel=2)
+    n_generated = sum(generated)
+    n_authored = len(train) - n_generated
     generated_weight = (cfg.generator_weight * n_authored / n_generated) if n_generated else 0.0
-    weights = np.array([generated_weight if a == GENERATOR else 1.0 for a in authors])
+    weights = np.array([generated_weight if gen else cfg.partial_weight if part else 1.0
+                        for gen, part in zip(generated, partial, strict=True)])
     clf = ConversationClassifier(C=cfg.C, folds=cfg.folds, hit_dropout=cfg.hit_dropout,
                                  random_state=cfg.seed, lexical=lexical)
     Y = np.array([[it.labels[label] for label in LABELS] for it in train])
@@ -225,8 +287,11 @@ def train_model(train: Sequence[Labelled], valid: Sequence[Labelled],
                 "review_probability": cfg.review_probability, "lexical_C": cfg.lexical_C,
                 "lexical_bits": cfg.lexical_bits, "generator_weight": cfg.generator_weight,
                 "lexical_on_generator": cfg.lexical_on_generator,
+                "context_copies": cfg.context_copies, "partial_views": cfg.partial_views,
+                "partial_weight": cfg.partial_weight,
                 "n_train": len(train), "n_valid": len(valid),
-                "train_authors": sorted(set(authors)),
-                "valid_authors": sorted({author_of(it) for it in valid}),
+                "n_augment": n_generated,
+                "train_authors": sorted({a for a in map(author_of, train) if a}),
+                "valid_authors": sorted({a for a in map(author_of, valid) if a}),
                 "train_sha256": data_checksum(train), "valid_sha256": data_checksum(valid)}
     return clf.to_model(thresholds, training, {"validation": metrics})

@@ -15,15 +15,16 @@ import re
 import tomllib
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any, Literal, NamedTuple
 
 from ..errors import RuleFormatError
 from ..text.normalize import NormalizedText, normalize
+from ..text.tokens import TOKEN
 
 FRAME_PREFIX = "frame/"  # rule ids of frame hits: "frame/threat/spread_to_audience"
 BURST_SECONDS = 180.0  # consecutive messages of one sender within this make a burst
@@ -31,7 +32,7 @@ BURST_MESSAGES = 6
 Scope = Literal["clause", "message", "burst"]
 _SCOPES = ("clause", "message", "burst")
 _CLAUSE_END = re.compile(r"[.!?;\n]+|\s[-–—]\s")
-_TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[@€$][a-z0-9]*|[\U0001F300-\U0001FAFF\u2300-\u23FF\u2600-\u27BF\u2B00-\u2BFF]")
+_TOKEN = TOKEN
 
 
 class Occurrence(NamedTuple):
@@ -52,10 +53,16 @@ class Frame:
     with_: tuple[str, ...]  # burst frames: also one of these somewhere in the burst
     scope: Scope
 
-    def satisfied(self, concepts: set[str]) -> bool:
-        return (all(c in concepts for c in self.all)
-                and (not self.any or any(c in concepts for c in self.any))
-                and (not self.with_ or any(c in concepts for c in self.with_)))
+    def satisfied(self, concepts: set[str] | frozenset[str]) -> bool:
+        return (concepts.issuperset(self.all)
+                and (not self.any or not concepts.isdisjoint(self.any))
+                and (not self.with_ or not concepts.isdisjoint(self.with_)))
+
+    def masks(self, bit: dict[str, int]) -> tuple[int, int, int]:
+        """(all, any, with) as bit masks of concepts (``bit``: concept -> its bit)."""
+        def mask(names: tuple[str, ...]) -> int:
+            return sum(bit[n] for n in names)
+        return mask(self.all), mask(self.any), mask(self.with_)
 
     def parts(self, occurrences: Iterable[Occurrence]) -> list[Occurrence]:
         """The occurrences that make up the frame (its concepts only)."""
@@ -66,22 +73,49 @@ class Frame:
 class ConceptMatcher:
     """Concept occurrences of one language's lexicon (immutable)."""
 
-    def __init__(self, lexicon: dict[str, Sequence[str]]) -> None:
+    def __init__(self, lexicon: Mapping[str, Sequence[str]],
+                 elisions: Sequence[str] = ()) -> None:
+        """``elisions``: the language's elided words ("l'", "t'"), so that "l'envoyer"
+        is the term "envoyer" (a token keeps an elision whole)."""
         words: dict[str, set[str]] = {}
         phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        prefixes = [e.replace("'", q) for e in elisions for q in "'’"]
         for concept, terms in lexicon.items():
             for term in terms:
                 tokens = tuple(_TOKEN.findall(normalize(term).text))
                 if not tokens:
                     raise RuleFormatError(f"concept {concept!r}: term {term!r} has no word")
-                if len(tokens) == 1:
-                    words.setdefault(tokens[0], set()).add(concept)
-                else:
-                    phrases.setdefault(tokens[0], []).append((tokens, concept))
+                variants = [tokens]
+                if tokens[0][0] in "aeiouyh" and "'" not in tokens[0]:
+                    variants += [(p + tokens[0], *tokens[1:]) for p in prefixes]
+                for form in variants:
+                    if len(form) == 1:
+                        words.setdefault(form[0], set()).add(concept)
+                    else:
+                        phrases.setdefault(form[0], []).append((form, concept))
         self._words = {w: tuple(sorted(c)) for w, c in words.items()}
         # Longest phrases first, so "tout le monde" is one occurrence.
         self._phrases = {w: sorted(p, key=lambda x: -len(x[0])) for w, p in phrases.items()}
         self.concepts = tuple(sorted(lexicon))
+        # Per token: (concepts it is, phrases it starts): ``find`` skips other tokens.
+        self._entries = {w: (self._words.get(w, ()), tuple(self._phrases.get(w, ())))
+                         for w in {*self._words, *self._phrases}}
+        # Per token: the bits of the concepts it is, or may start (``possible_bits``).
+        bit = concept_bit()
+        self._bits: dict[str, int] = {}
+        for w, cs in self._words.items():
+            self._bits[w] = self._bits.get(w, 0) | sum(bit[c] for c in cs)
+        for w, ps in self._phrases.items():
+            self._bits[w] = self._bits.get(w, 0) | sum({bit[c] for _, c in ps})
+
+    def possible_bits(self, tokens: Sequence[str]) -> int:
+        """``possible`` as concept bits (``concept_bit``) from a text's tokens
+        (``text/tokens.py``), for gating without sets."""
+        bits = 0
+        get = self._bits.get
+        for token in tokens:
+            bits |= get(token, 0)
+        return bits
 
     def possible(self, text: str) -> frozenset[str]:
         """The concepts a normalised text may hold (its words' concepts, and those of the
@@ -99,24 +133,34 @@ class ConceptMatcher:
 
     def find(self, text: str) -> list[Occurrence]:
         """Concept occurrences in a normalised text, in order."""
-        tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-        if not tokens:
+        matches = list(_TOKEN.finditer(text))
+        if not matches:
             return []
-        clause_of = _clauses(text)
+        words = [m.group() for m in matches]
+        entries = self._entries
+        clause_of: Callable[[int], int] | None = None
         out: list[Occurrence] = []
         covered: dict[str, int] = {}  # concept -> end of its last phrase (no word inside)
-        n = len(tokens)
-        for i, (word, start, end) in enumerate(tokens):
+        n = len(words)
+        for i, word in enumerate(words):
+            entry = entries.get(word)
+            if entry is None:  # most words are no concept's
+                continue
+            single, phrases = entry
+            start = matches[i].start()
+            if clause_of is None:
+                clause_of = _clauses(text)
             clause = clause_of(start)
-            for phrase, concept in self._phrases.get(word, ()):
+            for phrase, concept in phrases:
                 k = len(phrase)
-                if (covered.get(concept, -1) <= start and i + k <= n
-                        and all(tokens[i + j][0] == phrase[j] for j in range(1, k))):
-                    out.append(Occurrence(concept, start, tokens[i + k - 1][2], clause))
-                    covered[concept] = tokens[i + k - 1][2]
-            for concept in self._words.get(word, ()):
-                if covered.get(concept, -1) <= start:
+                if (i + k <= n and covered.get(concept, -1) <= start
+                        and tuple(words[i:i + k]) == phrase):
+                    end = matches[i + k - 1].end()
                     out.append(Occurrence(concept, start, end, clause))
+                    covered[concept] = end
+            for concept in single:
+                if covered.get(concept, -1) <= start:
+                    out.append(Occurrence(concept, start, matches[i].end(), clause))
         return out
 
 
@@ -137,20 +181,26 @@ class FrameHit(NamedTuple):
     text: str
 
 
-@dataclass(slots=True)
 class _Recent:
-    message_index: int
-    time: float | None
-    norm: NormalizedText
-    found: list[Occurrence] | None  # None: not looked for yet (found when first needed)
-    matcher: ConceptMatcher | None = None
+    """A message of the current burst (its concept occurrences found when first needed)."""
+
+    __slots__ = ("bits", "found", "matcher", "message_index", "norm", "time")
+
+    def __init__(self, message_index: int, time: float | None, norm: NormalizedText,
+                 found: list[Occurrence] | None, matcher: ConceptMatcher | None,
+                 bits: int) -> None:
+        self.message_index = message_index
+        self.time = time
+        self.norm = norm
+        self.found = found
+        self.matcher = matcher
+        self.bits = bits  # concepts it may hold (``ConceptMatcher.possible_bits``)
 
     def concepts(self) -> frozenset[str]:
         """The concepts this message holds, or may hold if not looked for yet."""
         if self.found is not None:
             return frozenset(o.concept for o in self.found)
-        assert self.matcher is not None
-        return self.matcher.possible(self.norm.text)
+        return concepts_of_bits(self.bits)
 
     @property
     def occurrences(self) -> list[Occurrence]:
@@ -160,21 +210,24 @@ class _Recent:
         return self.found
 
 
-@dataclass(slots=True)
 class FrameState:
     """One conversation's frames, message by message (bounded: only the current burst)."""
 
-    frames: tuple[Frame, ...]
-    burst_sender: str | None = None
-    burst: deque[_Recent] = field(default_factory=deque)
+    __slots__ = ("burst", "burst_sender", "frames", "plan")
+
+    def __init__(self, plan: _FiringPlan | None = None) -> None:
+        self.plan = plan or firing_plan()
+        self.frames = self.plan.frames
+        self.burst_sender: str | None = None
+        self.burst: deque[_Recent] = deque()
 
     def add(self, message_index: int, sender: str | None, time: float | None,
-            norm: NormalizedText, matcher: ConceptMatcher) -> list[FrameHit]:
+            norm: NormalizedText, bits: int, matcher: ConceptMatcher) -> list[FrameHit]:
         """The frame hits this message completes. Every frame needs a concept of the
         completing message, and a clause or message frame two: concept positions are only
-        looked for when the message may complete one."""
-        possible = matcher.possible(norm.text)
-        recent = _Recent(message_index, time, norm, [] if not possible else None, matcher)
+        looked for when the message may complete one. ``bits``: the concepts the message
+        may hold (a superset is enough: ``ConceptMatcher.possible_bits``)."""
+        recent = _Recent(message_index, time, norm, [] if not bits else None, matcher, bits)
         last = self.burst[-1] if self.burst else None
         if (sender != self.burst_sender or last is None
                 or (time is not None and last.time is not None
@@ -185,7 +238,7 @@ class FrameState:
         while len(self.burst) > BURST_MESSAGES:
             self.burst.popleft()
         out: list[FrameHit] = []
-        if not possible or (len(possible) < 2 and len(self.burst) < 2):
+        if not bits or not self._may_fire(bits):
             return out
         occurrences = recent.occurrences
         mine = {o.concept for o in occurrences}
@@ -204,11 +257,31 @@ class FrameState:
                     out.extend(_hits(frame, recent, occurrences))
             elif len(self.burst) > 1 and not frame.satisfied(mine):
                 together = {o.concept for r in self.burst for o in r.occurrences}
-                if frame.satisfied(together) and mine & {*frame.all, *frame.any}:
+                core = {*frame.all, *frame.any}
+                if frame.satisfied(together) and mine & core:
+                    # Only the messages carrying the frame's core: a message that merely
+                    # mentions the images is not itself the deadline or the condition.
                     for r in self.burst:
-                        out.extend(_hits(frame, r, r.occurrences))
+                        if any(o.concept in core for o in r.occurrences):
+                            out.extend(_hits(frame, r, r.occurrences))
         return out
 
+
+    def _may_fire(self, bits: int) -> bool:
+        """Whether some frame may complete with this message, from the concepts it and
+        the burst may hold (positions not needed yet)."""
+        plan = self.plan
+        alone = plan.alone.get(bits)
+        if alone is None:
+            alone = plan.decide(bits)
+        if alone:
+            return True
+        if len(self.burst) < 2:
+            return False
+        together = 0
+        for r in self.burst:
+            together |= r.bits
+        return any(_fits(together, a, n, w) and bits & (a | n) for a, n, w in plan.burst)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready; a message's normalised text is made again from its text on load."""
@@ -217,11 +290,62 @@ class FrameState:
                            [list(o) for o in r.occurrences]] for r in self.burst]}
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any], frames_: tuple[Frame, ...]) -> FrameState:
-        burst = deque(_Recent(int(i), t, normalize(text),
-                              [Occurrence(str(c), int(a), int(b), int(k)) for c, a, b, k in occ])
-                      for i, t, text, occ in raw["burst"])  # occurrences stored found
-        return cls(frames_, raw["burst_sender"], burst)
+    def from_dict(cls, raw: dict[str, Any]) -> FrameState:
+        bit = concept_bit()
+        burst: deque[_Recent] = deque()
+        for i, t, text, occ in raw["burst"]:
+            found = [Occurrence(str(c), int(a), int(b), int(k)) for c, a, b, k in occ]
+            burst.append(_Recent(int(i), t, normalize(text), found, None,
+                                 sum({bit[o.concept] for o in found})))
+        state = cls()
+        state.burst_sender = raw["burst_sender"]
+        state.burst = burst
+        return state
+
+
+def _fits(bits: int, all_: int, any_: int, with_: int) -> bool:
+    return (bits & all_ == all_ and (not any_ or bool(bits & any_))
+            and (not with_ or bool(bits & with_)))
+
+
+class _FiringPlan:
+    """The frames as bit masks; which concept combinations may complete a clause or
+    message frame on their own is kept per combination (there are few)."""
+
+    def __init__(self, frames_: tuple[Frame, ...]) -> None:
+        self.frames = frames_
+        bit = concept_bit()
+        self.single = [f.masks(bit) for f in frames_ if f.scope != "burst"]
+        self.burst = [f.masks(bit) for f in frames_ if f.scope == "burst"]
+        self.alone: dict[int, bool] = {}
+
+    def decide(self, bits: int) -> bool:
+        answer = any(_fits(bits, a, n, w) for a, n, w in self.single)
+        if len(self.alone) < 65536:
+            self.alone[bits] = answer  # a pure function of the bits: no lock needed
+        return answer
+
+
+@cache
+def firing_plan() -> _FiringPlan:
+    """The shipped frames' plan (one per process: its cache is a pure function)."""
+    return _FiringPlan(frames())
+
+
+@lru_cache(maxsize=4096)
+def concepts_of_bits(bits: int) -> frozenset[str]:
+    """The concept names of a bit set (``concept_bit``)."""
+    return frozenset(name for name, bit in concept_bit().items() if bits & bit)
+
+
+@cache
+def concept_bit() -> dict[str, int]:
+    """Every concept of every language, one bit each (sorted by name)."""
+    names: set[str] = set()
+    for entry in _data().iterdir():
+        if entry.name.endswith(".toml") and entry.name != "frames.toml":
+            names.update(concepts_of(entry.name[:-5]))
+    return {name: 1 << k for k, name in enumerate(sorted(names))}
 
 
 def _hits(frame: Frame, recent: _Recent, occurrences: list[Occurrence]) -> list[FrameHit]:
@@ -266,21 +390,28 @@ def frames() -> tuple[Frame, ...]:
 
 
 @cache
-def concepts_of(lang: str) -> dict[str, tuple[str, ...]]:
+def _lexicon(lang: str) -> dict[str, Any]:
     path = _data() / f"{lang}.toml"
     if not path.is_file():
         return {}
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {k: tuple(v) for k, v in raw.get("concepts", {}).items()}
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def concepts_of(lang: str) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in _lexicon(lang).get("concepts", {}).items()}
+
+
+def elisions_of(lang: str) -> tuple[str, ...]:
+    return tuple(_lexicon(lang).get("elisions", ()))
 
 
 @cache
 def matcher(lang: str | None, languages: tuple[str, ...]) -> ConceptMatcher:
     """The concept matcher of a language; of every language's terms for an undecided one."""
     if lang in languages:
-        return ConceptMatcher(concepts_of(lang))
+        return ConceptMatcher(concepts_of(lang), elisions_of(lang))
     merged: dict[str, list[str]] = {}
     for code in languages:
         for concept, terms in concepts_of(code).items():
             merged.setdefault(concept, []).extend(terms)
-    return ConceptMatcher(merged)
+    return ConceptMatcher(merged, sorted({e for code in languages for e in elisions_of(code)}))

@@ -34,6 +34,7 @@ class MessageAnalysis(NamedTuple):
     indicators: tuple[Indicator, ...]
     text: str = ""  # the normalised text (what learned evidence reads)
     concepts: frozenset[str] = frozenset()  # concepts it may hold (frames/<lang>.toml)
+    tokens: tuple[str, ...] = ()  # its tokens (text/tokens.py)
 
 
 class Analyzer:
@@ -43,8 +44,9 @@ class Analyzer:
         self.languages = tuple(languages or rule_languages())
         self.components = {lang: SignalComponent(None, lang=lang) for lang in self.languages}
         self.screen = Screen({lang: c.prefilter for lang, c in self.components.items()},
-                             finder())
+                             finder(), frames.matcher(None, self.languages))
         self._categories = {s.name: s.category for s in available()}
+        self._plan = frames.firing_plan()
 
     def analyse(self, conversations: Sequence[Conversation],
                 frame_states: Sequence[frames.FrameState] | None = None,
@@ -85,17 +87,17 @@ class Analyzer:
                 indicators = tuple(find(norm, index, seen.gates)) if seen.gates else ()
                 concepts = frames.matcher(seen.lang, self.languages)
                 framed = self.frame_hits(state.add(index, msg.sender, msg.timestamp, norm,
-                                                   concepts), seen.lang)
+                                                   seen.concepts, concepts), seen.lang)
                 analyses.append(MessageAnalysis(index, seen.lang, found_hits + framed,
                                                 indicators, norm.text,
-                                                state.burst[-1].concepts()))
+                                                state.burst[-1].concepts(), seen.tokens))
                 flat += 1
             out.append(tuple(analyses))
         return out
 
     def frame_state(self) -> frames.FrameState:
         """A new conversation's frame state (the monitor keeps one per conversation)."""
-        return frames.FrameState(frames.frames())
+        return frames.FrameState(self._plan)
 
     def frame_hits(self, found: Sequence[frames.FrameHit],
                    lang: str | None) -> tuple[SignalHit, ...]:

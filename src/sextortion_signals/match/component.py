@@ -17,7 +17,6 @@ seconds to build: text reaching it is lowercase and accent-folded, where the two
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -33,6 +32,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex
 
+from ..locks import owned_lock
 from ..rules.compile import CompiledRule, RuleSet, ruleset
 from ..text.normalize import NormalizedText, normalize
 from .matcher import MAX_HITS_PER_SIGNAL, SignalMatcher
@@ -97,7 +97,7 @@ class SignalComponent:
         self.lang: str = lang or (nlp.lang if nlp is not None and nlp.lang else "en")
         self.rules = rules if rules is not None else ruleset(self.lang)
         self.max_hits_per_signal = max_hits_per_signal
-        self._lock = threading.Lock()
+        self._lock = owned_lock(self)
         self._engine = self._new_engine()
         self.prefilter = self._engine.matcher.prefilter
 

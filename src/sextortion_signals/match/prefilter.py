@@ -99,12 +99,19 @@ class Prefilter:
         self._units_of = {mask: tuple(found) for mask, found in units_of.items()}
         self._word_bits = word_bits
         self._index = {word: tuple(masks) for word, masks in index.items()}
+        # Those without whitespace lie inside one whitespace-free chunk of a text (a caller
+        # that reads chunks looks for them per chunk); those with, in the whole text.
         self._substrings = _automaton({sub: _Word(bits, self._index.get(sub, ()))
-                                       for sub, bits in substring_bits.items()})
+                                       for sub, bits in substring_bits.items()
+                                       if not any(c.isspace() for c in sub)})
+        self._spanning = _automaton({sub: _Word(bits, self._index.get(sub, ()))
+                                     for sub, bits in substring_bits.items()
+                                     if any(c.isspace() for c in sub)})
         # One character of each such token (not a letter or digit where it has one): a
         # text without any of them holds none of these tokens.
         self.substring_marks = frozenset(
             next((c for c in sub if not c.isalnum()), sub[0]) for sub in substring_bits)
+        self.spanning = self._spanning is not None
         # Run -> run words a special case may cut out of it ("cannot" -> "can", "not").
         split: dict[str, set[str]] = {}
         for key, pieces in special_cases.items():
@@ -129,13 +136,18 @@ class Prefilter:
     def substrings(self, text: str) -> tuple[int, list[tuple[int, ...]]]:
         """What the tokens that are not runs bring, found anywhere in ``text``: the groups
         they meet and the masks of the units indexed under them."""
-        met = 0
-        anchored: list[tuple[int, ...]] = []
-        if self._substrings is not None and not self.substring_marks.isdisjoint(text):
-            for _, found in self._substrings.iter(text):
-                met |= found.groups
-                anchored.append(found.anchored)
-        return met, anchored
+        met, anchored = self.chunk_substrings(text)
+        more, extra = self.spanning_substrings(text)
+        return met | more, anchored + extra
+
+    def chunk_substrings(self, chunk: str) -> tuple[int, list[tuple[int, ...]]]:
+        """``substrings`` of the tokens without whitespace (all of them in one
+        whitespace-free chunk of a text)."""
+        return _found(self._substrings, chunk, self.substring_marks)
+
+    def spanning_substrings(self, text: str) -> tuple[int, list[tuple[int, ...]]]:
+        """``substrings`` of the tokens with whitespace (none in the shipped rules)."""
+        return _found(self._spanning, text, None)
 
     def complete(self, met: int, anchored: list[tuple[int, ...]]) -> Candidates:
         """The units all of whose groups are in ``met``, given the masks of the units
@@ -160,6 +172,17 @@ class Prefilter:
             if record.anchored:
                 anchored.append(record.anchored)
         return self.complete(met, anchored)
+
+
+def _found(automaton: Any, text: str,
+           marks: frozenset[str] | None) -> tuple[int, list[tuple[int, ...]]]:
+    met = 0
+    anchored: list[tuple[int, ...]] = []
+    if automaton is not None and (marks is None or not marks.isdisjoint(text)):
+        for _, found in automaton.iter(text):
+            met |= found.groups
+            anchored.append(found.anchored)
+    return met, anchored
 
 
 def _automaton(words: Mapping[str, _Word]) -> Any:

@@ -54,10 +54,11 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
 
 def perturb_conversation(row: dict[str, Any], name: str, seed: int = 0) -> list[dict[str, Any]]:
     """The messages of a labelled row with ``name`` applied to those tagged with a tactic
-    (age disclosures excepted); the same row and seed give the same text."""
+    (age disclosures excepted), or to every message of an untagged row; the same row and
+    seed give the same text."""
     rng = random.Random(f"{seed}:{name}:{row.get('id')}")
     transform = PERTURBATIONS[name]
-    tags = row.get("tags") or [[] for _ in row["messages"]]
+    tags = row.get("tags") or [["untagged"] for _ in row["messages"]]
     out = []
     for message, message_tags in zip(row["messages"], tags, strict=True):
         tactic = any(t != "age_disclosure" for t in message_tags)

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import re
 import string
-import threading
 import unicodedata
+from collections.abc import Iterator
 from functools import cache
 from typing import Any, NamedTuple
 
 import ahocorasick
+
+from ..locks import owned_lock
 
 __all__ = ["NormalizedText", "fold_char", "normalize"]
 
@@ -48,11 +50,16 @@ _MAX_LEET_WORD = 24  # longer runs are handles, hashes or wallets, not words
 # keeps word boundaries ("d.o.n.t t e l l" -> "dont tell").
 _SPACED = re.compile(r"(?<![a-z0-9.\-_*])[a-z](?:(?:\.[a-z]){2,}|(?:-[a-z]){2,}"
                      r"|(?:_[a-z]){2,}|(?:\*[a-z]){2,})(?![a-z0-9])")
-# Single letters spaced out, a wider gap between words ("s e n d  m e  p i c s").
-_SPACED_PHRASE = re.compile(r"(?<![a-z0-9.\-_*])[a-z](?: {1,3}[a-z]){2,}(?![a-z0-9])")
+# Single letters spaced out, a wider gap between words ("s e n d  m e  p i c s"): runs of
+# three or more lone letters 1-3 spaces apart (``_spaced_phrases``; chained in code, as a
+# single regex it would nest a repeat under a repeat).
+_LONE_LETTER = re.compile(r"(?<![a-z0-9.\-_*])[a-z](?![a-z0-9])")
 _WIDE_GAP = re.compile(r" {2,}")
-# A separator inside a word ("se-nd", "p*ay"): joined when that makes a known word.
-_INNER = re.compile(r"(?<![a-z0-9])[a-z]+(?:[.\-_*][a-z]+)+(?![a-z0-9])")
+# A separator inside a word ("se-nd", "p*ay"): joined when that makes a known word
+# (``_inner_words``: letter runs chained over single separators).
+_LETTER_RUN = re.compile(r"[a-z]+")
+_INNER_SEP = frozenset(".-_*")
+_ALNUM = frozenset(string.ascii_lowercase + string.digits)
 _SEP = frozenset(" .-_*")
 # Runs made only of these are ordinary words ("u r a", "y a"), not spacing.
 _SINGLE_LETTER_WORDS = frozenset("aiuryocken")
@@ -157,7 +164,7 @@ class _FoldTable(dict[int, str]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._lock = threading.Lock()
+        self._lock = owned_lock(self)
         self.irregular: set[str] = set()
 
     def __missing__(self, code: int) -> str:
@@ -234,7 +241,8 @@ def _readings(word: str) -> list[str]:
 def _leet_edits(text: str) -> dict[int, str]:
     """Edits that undo l33t. A word mixing letters and l33t characters is read back; in a
     heavily l33t message (two such words or more) short tokens that look like numbers
-    ("15", "m3", "1") are too, when their reading is a known word ("is", "me", "i")."""
+    ("m3", "1") are too, when their reading is a known word ("me", "i"); numbers of two
+    digits or more ("10", "15") stay numbers: amounts, ages and deadlines are evidence."""
     edits: dict[int, str] = {}
     vocab = vocabulary()
     clear: list[re.Match[str]] = []
@@ -256,6 +264,8 @@ def _leet_edits(text: str) -> dict[int, str]:
                 or (m.start() > 0 and text[m.start() - 1] == "'"))
     if len(clear) + mixed >= 2:  # a heavily l33t message
         for m in unsure:
+            if m.group().isdigit() and len(m.group()) > 1:
+                continue  # "10 minutes", "15 ans": a number stays a number
             tail = m.start() > 1 and text[m.start() - 1] == "'" and text[m.start() - 2].isalpha()
             reading = next((r for r in _readings(m.group()) if r.isalpha() and (
                 (r in vocab and len(r) > 1) or r in ("i", "a")
@@ -289,6 +299,45 @@ def segment(letters: str) -> list[str] | None:
     return best[n]
 
 
+def _spaced_phrases(text: str) -> Iterator[tuple[int, str]]:
+    """(start, text) of each run of three or more lone letters, 1-3 spaces apart."""
+    start = end = -1
+    count = 0
+    for m in _LONE_LETTER.finditer(text):
+        i = m.start()
+        if count and 1 <= i - end <= 3 and text.count(" ", end, i) == i - end:
+            end, count = i + 1, count + 1
+            continue
+        if count >= 3:
+            yield start, text[start:end]
+        start, end, count = i, i + 1, 1
+    if count >= 3:
+        yield start, text[start:end]
+
+
+def _inner_words(text: str) -> Iterator[tuple[int, str]]:
+    """(start, text) of each chain of two or more letter runs joined by single separators
+    (``.-_*``), not touching a letter or digit at either end."""
+    chain: list[tuple[int, int]] = []
+
+    def flush() -> Iterator[tuple[int, str]]:
+        runs = chain
+        if runs and runs[0][0] > 0 and text[runs[0][0] - 1] in _ALNUM:
+            runs = runs[1:]  # glued to a digit before: the chain starts one run later
+        if runs and runs[-1][1] < len(text) and text[runs[-1][1]] in _ALNUM:
+            runs = runs[:-1]  # glued to a digit after: it ends one run earlier
+        if len(runs) >= 2:
+            yield runs[0][0], text[runs[0][0]:runs[-1][1]]
+
+    for m in _LETTER_RUN.finditer(text):
+        if chain and m.start() == chain[-1][1] + 1 and text[chain[-1][1]] in _INNER_SEP:
+            chain.append(m.span())
+            continue
+        yield from flush()
+        chain = [m.span()]
+    yield from flush()
+
+
 def _spacing(text: str, steps: _Step) -> tuple[set[int], set[int]]:
     """Characters to drop and positions to insert a space before, for spaced-out and
     punctuated letters."""
@@ -298,32 +347,31 @@ def _spacing(text: str, steps: _Step) -> tuple[set[int], set[int]]:
     if steps.spacing:
         for m in _SPACED.finditer(text):
             drop.update(m.start() + k for k, c in enumerate(m.group()) if c in _SEP)
-        for m in _SPACED_PHRASE.finditer(text):
-            words = _WIDE_GAP.split(m.group())
+        for pos, run in _spaced_phrases(text):
+            words = _WIDE_GAP.split(run)
             letters = [w.replace(" ", "") for w in words]
             if all(len(w) == 1 for w in letters) or all(
-                    c in _SINGLE_LETTER_WORDS for c in m.group() if c != " "):
+                    c in _SINGLE_LETTER_WORDS for c in run if c != " "):
                 continue  # "u r a", "y a": ordinary one-letter words
-            pos = m.start()
-            for k, c in enumerate(m.group()):
-                if c == " " and not (k > 0 and m.group()[k - 1] == " " and
-                                     k + 1 < len(m.group()) and m.group()[k + 1] != " "):
+            for k, c in enumerate(run):
+                if c == " " and not (k > 0 and run[k - 1] == " " and
+                                     k + 1 < len(run) and run[k + 1] != " "):
                     drop.add(pos + k)  # one space of a wide gap stays
             if len(words) == 1 and letters[0] not in vocab:
                 parts = segment(letters[0])
                 if parts and len(parts) > 1:
                     # Letter k of the joined run sits at the k-th letter of the match.
-                    at = [pos + k for k, c in enumerate(m.group()) if c != " "]
+                    at = [pos + k for k, c in enumerate(run) if c != " "]
                     cut = 0
                     for part in parts[:-1]:
                         cut += len(part)
                         insert.add(at[cut])
     if steps.inner:
-        for m in _INNER.finditer(text):
-            pieces = re.split(r"[.\-_*]", m.group())
+        for pos, word in _inner_words(text):
+            pieces = re.split(r"[.\-_*]", word)
             joined = "".join(pieces)
             if joined in vocab and not all(p in vocab and len(p) > 2 for p in pieces):
-                drop.update(m.start() + k for k, c in enumerate(m.group()) if c in ".-_*")
+                drop.update(pos + k for k, c in enumerate(word) if c in _INNER_SEP)
     if steps.repeat:
         for m in _REPEAT.finditer(text):
             drop.update(range(m.start() + 1, m.end()))
