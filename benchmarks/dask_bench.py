@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import platform
-import random
 import statistics
 import time
 import warnings
@@ -37,45 +36,9 @@ import pandas as pd
 
 import sextortion_signals as ss
 from sextortion_signals.dataframes import score_frame
-from sextortion_signals.synth import generate
+from sextortion_signals.synth.tables import Conversations, interleaved_rows, short_conversations
 
 HERE = Path(__file__).resolve().parent
-
-Conversations = list[tuple[str, list[dict[str, Any]]]]
-
-
-def conversations(n_messages: int, seed: int) -> Conversations:
-    """Generated conversations cut into short ones (a third single messages, the rest 2 to 8
-    consecutive messages) until there are exactly ``n_messages`` messages."""
-    rng = random.Random(seed)
-    out: Conversations = []
-    total = 0
-    batch = 0
-    while total < n_messages:
-        for row in generate(500, seed=seed + batch):
-            msgs = row["messages"]
-            start = 0
-            while start < len(msgs) and total < n_messages:
-                size = min(1 if rng.random() < 0.33 else rng.randint(2, 8), n_messages - total)
-                piece = msgs[start:start + size]
-                out.append((f"{row['id']}-b{batch}-{start}", piece))
-                total += len(piece)
-                start += size
-            if total >= n_messages:
-                break
-        batch += 1
-    return out
-
-
-def spread_frame(convs: Conversations, seed: int) -> pd.DataFrame:
-    """One row per message, conversations mixed at random, each one's rows in order."""
-    rng = random.Random(seed)
-    keyed: list[tuple[float, dict[str, Any]]] = []
-    for cid, msgs in convs:
-        keys = sorted(rng.random() for _ in msgs)
-        keyed += [(k, {"conversation_id": cid, **m}) for k, m in zip(keys, msgs, strict=True)]
-    keyed.sort(key=lambda kv: kv[0])
-    return pd.DataFrame([rec for _, rec in keyed])
 
 
 def blocks_frame(convs: Conversations, partitions: int) -> dd.DataFrame:
@@ -115,8 +78,8 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="Sending large graph")
     load_before = os.getloadavg()
 
-    convs = conversations(n_messages, seed=7)
-    spread = spread_frame(convs, seed=8)
+    convs = short_conversations(n_messages, seed=7)
+    spread = pd.DataFrame(interleaved_rows(convs, seed=8))
     assert len(spread) == n_messages
     warm = spread.head(400)  # EN and FR messages: builds both pipelines on each worker
 

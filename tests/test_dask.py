@@ -21,45 +21,13 @@ distributed = pytest.importorskip("distributed")
 from sextortion_signals import Scorer  # noqa: E402
 from sextortion_signals import dataframes as ss_frame  # noqa: E402
 from sextortion_signals.dataframes import BadRowsError, find_bad_rows, score_frame  # noqa: E402
-from sextortion_signals.synth import generate  # noqa: E402
+from sextortion_signals.synth.tables import interleaved_rows, short_conversations  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:Sending large graph:UserWarning")]
 
 MIN_MESSAGES = 50_000
 PARTITIONS = 48
-
-
-def short_conversations(min_messages: int, seed: int) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Generated conversations cut into short ones (1 to 8 consecutive messages, a third of
-    them single messages) until there are ``min_messages`` messages."""
-    rng = random.Random(seed)
-    out: list[tuple[str, list[dict[str, Any]]]] = []
-    total = 0
-    batch = 0
-    while total < min_messages:
-        for row in generate(1000, seed=seed + batch):
-            msgs = row["messages"]
-            start = 0
-            while start < len(msgs):
-                size = 1 if rng.random() < 0.33 else rng.randint(2, 8)
-                piece = msgs[start:start + size]
-                out.append((f"{row['id']}-s{batch}-{start}", piece))
-                total += len(piece)
-                start += size
-        batch += 1
-    return out
-
-
-def spread(convs: list[tuple[str, list[dict[str, Any]]]], seed: int) -> list[dict[str, Any]]:
-    """One record per message, conversations mixed at random, each one's messages in order."""
-    rng = random.Random(seed)
-    keyed: list[tuple[float, dict[str, Any]]] = []
-    for cid, msgs in convs:
-        keys = sorted(rng.random() for _ in msgs)
-        keyed += [(k, {"conversation_id": cid, **m}) for k, m in zip(keys, msgs, strict=True)]
-    keyed.sort(key=lambda kv: kv[0])
-    return [rec for _, rec in keyed]
 
 
 def expected(convs: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
@@ -88,7 +56,7 @@ def client() -> Iterator[Any]:
 
 def test_dask_scores_equal_score_many(client: Any) -> None:
     convs = short_conversations(MIN_MESSAGES, seed=11)
-    recs = spread(convs, seed=12)
+    recs = interleaved_rows(convs, seed=12)
     assert len(recs) >= MIN_MESSAGES
     assert sum(len(m) == 1 for _, m in convs) > 1000 and sum(len(m) > 1 for _, m in convs) > 1000
     pdf = pd.DataFrame(recs)
@@ -161,7 +129,7 @@ def test_dask_without_a_cluster() -> None:
     (The shuffle method is set: with a distributed Client alive, as the other tests leave
     one, Dask would otherwise pick its P2P shuffle, which needs that cluster.)"""
     convs = short_conversations(600, seed=31)
-    ddf = dd.from_pandas(pd.DataFrame(spread(convs, seed=32)), npartitions=5, sort=False)
+    ddf = dd.from_pandas(pd.DataFrame(interleaved_rows(convs, seed=32)), npartitions=5, sort=False)
     with dask.config.set({"scheduler": "threads", "dataframe.shuffle.method": "tasks"}):
         assert as_dict(score_frame(ddf, contributions=True).compute().drop(
             columns="explanation")) == expected(convs)

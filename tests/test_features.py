@@ -63,14 +63,28 @@ def test_context_softens_a_rule_hit_but_never_a_threat() -> None:
         features(threat)["frame:threat_to_share"] == 1.0
 
 
-@pytest.mark.parametrize("suffix", [" lol", " jk", " mdr", " 😂", " (just kidding)",
-                                    ". if you need help call 988"])
-def test_risk_lowering_context_is_not_a_switch_an_offender_can_flip(suffix: str) -> None:
-    threat = ["i have your pics", "pay 200 dollars or your friends see them",
-              "you have 10 minutes"]
-    base = ss.score(threat)
-    softened = ss.score([*threat[:-1], threat[-1] + suffix])
-    assert "sextortion" in base.labels and "sextortion" in softened.labels
+SOFTENERS = [" lol", " jk", " mdr", " 😂", " (just kidding)", " (don't pay lol)",
+             ". if you need help call 988", " appelle le 3018 si besoin"]
+THREATS = {
+    "en": ["i have your pics", "pay 200 dollars or your friends see them",
+           "you have 10 minutes"],
+    "fr": ["j'ai tes photos", "tu paies 200 euros sinon toute ta classe les voit",
+           "t'as 10 minutes"],
+}
+NEWS = "BREAKING: police warn parents about online scams, read more at example.com/news"
+
+
+@pytest.mark.parametrize("lang", sorted(THREATS))
+@pytest.mark.parametrize("suffix", SOFTENERS)
+def test_risk_lowering_context_is_not_a_switch_an_offender_can_flip(
+    lang: str, suffix: str
+) -> None:
+    threat = THREATS[lang]
+    assert "sextortion" in ss.score(threat).labels
+    on_every_message = ss.score([text + suffix for text in threat])
+    assert "sextortion" in on_every_message.labels
+    with_news_first = ss.score([NEWS, *[text + suffix for text in threat]])
+    assert "sextortion" in with_news_first.labels
 
 
 def test_the_state_round_trips_and_continues_identically() -> None:

@@ -30,7 +30,26 @@ from .model import LABELS, Head, Model
 from .rules.registry import groups
 
 
-class SignConstrainedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class _BinaryLogitMixin:
+    """``predict_proba`` and ``predict`` of a binary classifier whose
+    ``decision_function`` returns log-odds of the positive class."""
+
+    classes_: np.ndarray
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -500, 500)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        out: np.ndarray = self.classes_[(self.decision_function(X) >= 0).astype(int)]
+        return out
+
+
+class SignConstrainedLogisticRegression(
+        _BinaryLogitMixin, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """L2-regularised binary logistic regression whose weights may be kept non-negative
     (``nonneg``: one bool per feature), with balanced class weights: scikit-learn's
     ``LogisticRegression(class_weight="balanced")`` objective, solved by SciPy's L-BFGS-B,
@@ -90,16 +109,9 @@ class SignConstrainedLogisticRegression(ClassifierMixin, BaseEstimator):  # type
         out: np.ndarray = X @ self.coef_[0] + self.intercept_[0]
         return out
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -500, 500)))
-        return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: Any) -> np.ndarray:
-        out: np.ndarray = self.classes_[(self.decision_function(X) >= 0).astype(int)]
-        return out
-
-
-class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class CalibratedLogisticRegression(
+        _BinaryLogitMixin, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Binary logistic regression (weights flagged in ``nonneg`` kept >= 0) with an exact
     Platt calibration of its linear score."""
 
@@ -144,14 +156,6 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ign
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         out: np.ndarray = self.a_ * (X @ self.coef_ + self.intercept_) + self.b_
-        return out
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -500, 500)))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: Any) -> np.ndarray:
-        out: np.ndarray = self.classes_[(self.decision_function(X) >= 0).astype(int)]
         return out
 
 
