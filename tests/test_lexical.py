@@ -60,19 +60,54 @@ def test_bounded_word_tables_give_the_same_numbers(model: lx.LexicalModel,
     assert np.allclose(fresh.logits(texts), expected, atol=1e-12)
 
 
+def _reference_message_probabilities(model: lx.LexicalModel, text: str) -> np.ndarray:
+    """The rule spelled out: the whole message if short, else 0; then every clause, or
+    every window of a long clause, if higher."""
+    tokens = lx.TOKEN.findall(text)
+    best = model.probabilities([text])[0] if len(tokens) <= lx.WINDOW else np.zeros(
+        len(model.groups))
+    clauses = [c for c in re.split(r"[.!?;\n]+", text) if c.strip()]
+    if len(clauses) > 1 or len(tokens) > lx.WINDOW:
+        for clause in clauses:
+            words = lx.TOKEN.findall(clause)
+            starts = range(0, max(len(words) - lx.WINDOW, 0) + 1)
+            for i in starts:  # every window: the kept ones overlap by half, the max is equal
+                if i % (lx.WINDOW // 2) == 0 or i == starts[-1]:
+                    window = " ".join(words[i:i + lx.WINDOW])
+                    best = np.maximum(best, model.probabilities([window])[0])
+    return best
+
+
 def test_a_message_reads_as_its_likeliest_clause(model: lx.LexicalModel) -> None:
     texts = [normalize(t).text for t in [
         "i have your pics. pay 200 dollars or your friends see them",
-        "hello there", "ok! see you tomorrow; bring the ball\nbye"]]
+        "hello there", "ok! see you tomorrow; bring the ball\nbye",
+        "we went to the park and " * 12, "a long day. " + "and then we walked " * 20]]
     got = model.message_probabilities(texts)
     for k, text in enumerate(texts):
-        clauses = [c for c in re.split(r"[.!?;\n]+", text) if c.strip()]
-        plain = model.probabilities([text])[0]
-        if len(clauses) > 1:
-            plain = np.maximum(plain, model.probabilities(clauses).max(axis=0))
-        assert np.allclose(got[k], plain)
+        assert np.allclose(got[k], _reference_message_probabilities(model, text)), text
     claim = model.groups.index("claim")
     assert got[0, claim] > model.probabilities(texts[:1])[0, claim]
+
+
+@pytest.mark.parametrize("text", ["hello friend", "lol", "the weather is nice today",
+                                  "i have your pics", "ok see you"])
+def test_saying_it_again_never_raises_the_score(model: lx.LexicalModel, text: str) -> None:
+    # Twice already holds every distinct word and pair that more copies hold.
+    twice = model.message_probabilities([f"{text} {text}"])[0]
+    for times in (3, 10, 1000):
+        again = model.message_probabilities([" ".join([text] * times)])[0]
+        assert np.allclose(again, twice, atol=1e-12), times
+
+
+def test_windows_cover_a_long_clause_overlapping_by_half() -> None:
+    words = [f"w{i}" for i in range(100)]
+    found = lx.windows(words)
+    assert all(len(w) == lx.WINDOW for w in found)
+    assert found[0][0] == "w0" and found[-1][-1] == "w99"
+    assert lx.windows(words[:5]) == [words[:5]] and lx.windows([]) == []
+    covered = {w for window in found for w in window}
+    assert covered == set(words)
 
 
 def test_evidence_spans_point_into_the_original_text(model: lx.LexicalModel) -> None:

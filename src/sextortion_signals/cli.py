@@ -138,43 +138,52 @@ def conversation_of(raw: Any) -> tuple[Any, Any, dict[str, Any] | None]:
                      "messages or a string")
 
 
-def _read(args: argparse.Namespace, fh: IO[bytes], skips: _Skips,
-          ) -> Iterator[list[tuple[int, Any, Any, dict[str, Any] | None]]]:
+# One input line, read and checked: (line number, id, conversation, metadata).
+Item = tuple[int, Any, Any, dict[str, Any] | None]
+
+
+def _read(args: argparse.Namespace, fh: IO[bytes], skips: _Skips) -> Iterator[list[Item]]:
     """Batches of (line, id, conversation, metadata); bad lines skipped and named (or,
     with --strict, the run stops after writing what came before)."""
     from .inputs import Limits, coerce_conversation
 
     limits = Limits()
-    batch: list[tuple[int, Any, Any, dict[str, Any] | None]] = []
-    for lineno, line in _lines(fh, args.encoding, skips):
-        if not line.strip():
-            continue
-        try:
-            if args.format == "text":
-                ident, conv, meta = None, line.rstrip("\r\n"), None
-            else:
-                try:
-                    parsed = json.loads(line)
-                except RecursionError:
-                    raise ValueError("nested too deeply") from None
-                except json.JSONDecodeError as err:
-                    hint = ("" if line.lstrip()[:1] in "{[\""
-                            else "; for plain-text lines pass --format text")
-                    raise ValueError(f"not JSON ({err.msg}){hint}") from None
-                ident, conv, meta = conversation_of(parsed)
-            checked = coerce_conversation(conv, limits)
-        except (ValueError, TypeError) as err:
-            if args.strict:
-                if batch:
-                    yield batch
-                raise SextortionSignalsError(f"line {lineno}: {err} (stopped: --strict)"
-                                             ) from None
-            skips.skip(lineno, str(err))
-            continue
-        batch.append((lineno, ident, checked, meta))
-        if len(batch) >= args.batch_size:
+    batch: list[Item] = []
+    try:
+        for lineno, line in _lines(fh, args.encoding, skips):
+            if not line.strip():
+                continue
+            try:
+                if args.format == "text":
+                    ident, conv, meta = None, line.rstrip("\r\n"), None
+                else:
+                    try:
+                        parsed = json.loads(line)
+                    except RecursionError:
+                        raise ValueError("nested too deeply") from None
+                    except json.JSONDecodeError as err:
+                        hint = ("" if line.lstrip()[:1] in "{[\""
+                                else "; for plain-text lines pass --format text")
+                        raise ValueError(f"not JSON ({err.msg}){hint}") from None
+                    ident, conv, meta = conversation_of(parsed)
+                checked = coerce_conversation(conv, limits)
+            except (ValueError, TypeError) as err:
+                if args.strict:
+                    if batch:
+                        yield batch
+                        batch = []
+                    raise SextortionSignalsError(f"line {lineno}: {err} (stopped: --strict)"
+                                                 ) from None
+                skips.skip(lineno, str(err))
+                continue
+            batch.append((lineno, ident, checked, meta))
+            if len(batch) >= args.batch_size:
+                yield batch
+                batch = []
+    except SextortionSignalsError:
+        if batch:  # what came before an unreadable line is written before the run stops
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch
 
@@ -183,9 +192,19 @@ def _open_in(path: str) -> AbstractContextManager[IO[bytes]]:
     if path == "-":
         return nullcontext(sys.stdin.buffer)
     p = Path(path)
+    if p.is_dir():
+        raise SextortionSignalsError(f"{p} is a folder: name a file, or - for stdin")
     if not p.is_file():
         raise SextortionSignalsError(f"no such input file: {p}")
     return p.open("rb")
+
+
+def _check_output(p: Path, force: bool, source: str | None) -> None:
+    """Refuse to overwrite the input, or an existing file without ``--force``."""
+    if source and source != "-" and p.exists() and Path(source).exists() and p.samefile(source):
+        raise SextortionSignalsError(f"{p} is also the input: write the output elsewhere")
+    if p.exists() and not force:
+        raise OutputExistsError(f"{p} exists; pass --force to overwrite")
 
 
 def _open_out(path: str | None, force: bool, source: str | None = None,
@@ -193,10 +212,7 @@ def _open_out(path: str | None, force: bool, source: str | None = None,
     if path is None or path == "-":
         return nullcontext(sys.stdout)
     p = Path(path)
-    if source and source != "-" and p.exists() and Path(source).exists() and p.samefile(source):
-        raise SextortionSignalsError(f"{p} is also the input: write the output elsewhere")
-    if p.exists() and not force:
-        raise OutputExistsError(f"{p} exists; pass --force to overwrite")
+    _check_output(p, force, source)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         return p.open("w", encoding="utf-8", newline="\n")
@@ -227,14 +243,31 @@ def _progress(args: argparse.Namespace, desc: str) -> Any:
                 disable=not sys.stderr.isatty() if args.progress is None else not args.progress)
 
 
+def _scored(scorer: Any, batch: list[Item], skips: _Skips) -> list[tuple[Item, Any]]:
+    """(item, result) for each line of a batch. Should scoring the batch fail in a way no
+    check foresaw, each line is scored alone so that one line cannot lose the others; a
+    line that still fails is skipped and named."""
+    try:
+        results = scorer.score_many([conv for _, _, conv, _ in batch])
+        return list(zip(batch, results, strict=True))
+    except Exception:  # a library bug must not cost the other lines
+        out = []
+        for item in batch:
+            try:
+                out.append((item, scorer.score(item[2])))
+            except Exception as err:
+                skips.skip(item[0], f"could not be scored ({type(err).__name__}: {err}); "
+                                    "please report this line")
+        return out
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     scorer = _scorer(args.model)
     skips = _Skips(args.max_bad)
     with _open_in(args.input) as fh, _open_out(args.output, args.force, args.input) as out, \
             _progress(args, "scoring") as bar:
         for batch in _read(args, fh, skips):
-            results = scorer.score_many([conv for _, _, conv, _ in batch])
-            for (lineno, ident, _, meta), result in zip(batch, results, strict=True):
+            for (lineno, ident, _, meta), result in _scored(scorer, batch, skips):
                 row = {"id": ident if ident is not None else lineno, "line": lineno,
                        **({"metadata": meta} if meta else {}),
                        **result.to_dict(contributions=args.contributions,
@@ -250,8 +283,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     with _open_in(args.input) as fh, _open_out(args.output, args.force, args.input) as out, \
             _progress(args, "explaining") as bar:
         for batch in _read(args, fh, skips):
-            results = scorer.score_many([c for _, _, c, _ in batch])
-            for (lineno, ident, _, _), result in zip(batch, results, strict=True):
+            for (lineno, ident, _, _), result in _scored(scorer, batch, skips):
                 title = f"== {ident if ident is not None else 'line ' + str(lineno)} "
                 out.write(title + "=" * max(0, 70 - len(title)) + "\n")
                 out.write(result.explain(args.locale, technical=args.technical) + "\n\n")
@@ -272,7 +304,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
+                try:
+                    raw = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"not JSON ({err.msg})") from None
                 if not isinstance(raw, dict) or not isinstance(raw.get("conversation_id"), str):
                     raise ValueError("expected an object with 'conversation_id' (a string) and "
                                      "'text'")
@@ -300,15 +335,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise SextortionSignalsError("the report is one HTML file: name it with -o, e.g. "
                                      "-o report.html")
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} exists; pass --force to overwrite")
+    _check_output(out, args.force, args.input)
     scorer = _scorer(args.model)
     skips = _Skips(args.max_bad)
     items = []
     with _open_in(args.input) as fh:
         for batch in _read(args, fh, skips):
-            results = scorer.score_many([c for _, _, c, _ in batch])
-            for (lineno, ident, conv, _), result in zip(batch, results, strict=True):
+            for (lineno, ident, conv, _), result in _scored(scorer, batch, skips):
                 # The checked conversation: message numbers stay those of the result.
                 items.append((str(ident if ident is not None else f"line {lineno}"), conv,
                               result))
@@ -322,6 +355,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .synth.banks import bank_languages
 
     langs = tuple(x.strip() for x in args.lang.split(",") if x.strip())
+    if args.n is not None and args.n < 1:
+        raise SextortionSignalsError(f"--n must be at least 1, got {args.n}")
     unknown = [x for x in langs if x not in bank_languages()]
     if unknown:
         raise SextortionSignalsError(f"no phrase bank for {unknown}; available: "
@@ -486,8 +521,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", nargs="?", default="-", help="input file, or - for stdin")
     p.add_argument("-o", "--output", help="output file (default: stdout)")
     p.add_argument("--model", help="model directory (default: the shipped model)")
-    p.add_argument("--encoding", default="utf-8")
-    p.add_argument("--max-bad", type=int, default=0, metavar="N")
+    p.add_argument("--encoding", default="utf-8",
+                   help="input encoding (default: utf-8, with or without a BOM)")
+    p.add_argument("--max-bad", type=int, default=0, metavar="N",
+                   help="exit 0 even if up to N lines are skipped (default: 0)")
     p.add_argument("--all", action="store_true", help="write every update, not only alerts")
     p.add_argument("--state", help="JSON file to restore open conversations from and save "
                                    "them to at the end")
@@ -568,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="HTTP service (needs the [serve] extra)",
                        formatter_class=fmt, description="FastAPI service: POST /score, "
-                       "POST /monitor/{conversation_id}, GET /healthz, GET /version.\n\n"
+                       "POST and DELETE /monitor/{conversation_id}, GET /healthz, GET /version.\n\n"
                        "example:\n  sextortion-signals serve --port 8000")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)

@@ -174,9 +174,10 @@ def _items(value: Any, where: str) -> tuple[Sequence[Any], Mapping[str, Any] | N
 
 
 def coerce_conversation(value: Any, limits: Limits | None = None,
-                        where: str = "") -> Conversation:
+                        where: str = "", number_from: int = 0) -> Conversation:
     """Check and normalise one conversation. ``where`` prefixes error messages (e.g.
-    ``"conversation 3"`` in a batch)."""
+    ``"conversation 3"`` in a batch); ``number_from``: the number errors and warnings give
+    the first message (a live conversation's next message is not its message 0)."""
     limits = limits or _DEFAULT_LIMITS
     if type(value) is str and len(value) <= limits.max_chars:  # the commonest input
         text, was_repaired = repair_text(value)
@@ -199,7 +200,7 @@ def coerce_conversation(value: Any, limits: Limits | None = None,
     messages: list[Message] = []
     truncated: list[int] = []
     repaired: list[int] = []
-    for i, item in enumerate(items, start=offset):
+    for i, item in enumerate(items, start=offset + number_from):
         msg, was_repaired = _message(item, f"{prefix}message {i}")
         if was_repaired:
             repaired.append(i)

@@ -7,10 +7,16 @@ pairs, and the character 3-5-grams of each word (padded, like scikit-learn's
 never on our own rules, and its probabilities become features of the conversation model.
 Its evidence in an explanation is the words and word pairs that pushed it most.
 
-A message's features are counted, scaled by ``1 / sqrt(number of features)``, so its
-score is a sum over words and pairs: each word's buckets are kept per word (bounded), and
-a batch is scored with one gather and one ``np.add.reduceat``. Hashing is ``zlib.crc32``:
-the same buckets in every process, with no dependency.
+A text's distinct words and distinct word pairs bring their features once each, scaled by
+``1 / sqrt(number of features)``: saying a word again adds nothing, so repeating a text
+(copypasta, "lol lol lol") cannot raise its score. Its score is a sum over words and
+pairs: each word's buckets are kept per word (bounded), and a batch is scored with one
+gather and one ``np.add.reduceat``. Hashing is ``zlib.crc32``: the same buckets in every
+process, with no dependency.
+
+A message is read as its likeliest clause, and a clause longer than ``WINDOW`` tokens as
+its likeliest window: a tactic is said in a few words, and a long text must not add up
+many weak pushes into a strong one (``message_probabilities``).
 """
 
 from __future__ import annotations
@@ -32,10 +38,23 @@ from .text.tokens import TOKEN
 CHAR_GRAMS = (3, 4, 5)
 MAX_CHAR_GRAM_WORD = 24  # longer tokens (links, hashes) bring their word feature only
 MAX_WORDS_KEPT = 200_000
+# The longest run of tokens read as one unit: the writers' tagged messages are shorter than
+# this 98.5% of the time. Longer clauses are read in windows overlapping by half.
+WINDOW = 32
 
 
 # Clause boundaries: sentence marks and line breaks (commas stay inside a clause).
 _CLAUSE = re.compile(r"[.!?;\n]+")
+
+
+def windows(tokens: list[str]) -> list[list[str]]:
+    """``tokens`` as one unit, or, past ``WINDOW`` tokens, as windows of ``WINDOW`` tokens
+    overlapping by half (the last one ends with the text)."""
+    if len(tokens) <= WINDOW:
+        return [tokens] if tokens else []
+    step = WINDOW // 2
+    starts = [*range(0, len(tokens) - WINDOW, step), len(tokens) - WINDOW]
+    return [tokens[i:i + WINDOW] for i in starts]
 
 
 def _bucket(feature: str, mask: int) -> int:
@@ -74,15 +93,16 @@ class LexicalFeaturizer:
         return _bucket(f"b:{first} {second}", self._mask)
 
     def features(self, text: str) -> list[int]:
-        """Bucket ids of a normalised text, one per feature occurrence."""
+        """Bucket ids of a normalised text: the features of each distinct word and each
+        distinct word pair (a bucket may still repeat: hashing and shared grams)."""
         tokens = TOKEN.findall(text)
         ids: list[int] = []
         words = self._words
-        for token in tokens:
+        for token in dict.fromkeys(tokens):
             ids.extend(words.get(token) or self.word(token))
         if len(tokens) > 1:
             pair = self.pair
-            ids.extend([pair(a, b) for a, b in pairwise(tokens)])
+            ids.extend([pair(a, b) for a, b in dict.fromkeys(pairwise(tokens))])
         return ids
 
     def matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -190,14 +210,14 @@ class LexicalModel:
         for k, text in enumerate(texts):
             toks = TOKEN.findall(text) if tokens is None else tokens[k]
             n = 0
-            for token in toks:
+            for token in dict.fromkeys(toks):
                 found = words.rows.get(token) or words.add(token, self)
                 word_ids.append(found[0])
                 n += found[1]
             if len(toks) > 1:
-                pair_ids.extend([pairs.get(ab) or pair(ab, self)
-                                 for ab in pairwise(toks)])
-                n += len(toks) - 1
+                distinct = dict.fromkeys(pairwise(toks))
+                pair_ids.extend([pairs.get(ab) or pair(ab, self) for ab in distinct])
+                n += len(distinct)
             word_bounds.append(len(word_ids))
             pair_bounds.append(len(pair_ids))
             counts.append(n)
@@ -231,19 +251,27 @@ class LexicalModel:
 
     def message_probabilities(self, texts: Sequence[str],
                               tokens: Sequence[Sequence[str]] | None = None) -> np.ndarray:
-        """``probabilities`` of each message, or of its likeliest clause if higher: a long
+        """``probabilities`` of each message, or of its likeliest clause if higher: a
         message ("i have your pics. pay or your friends see them") must not dilute the
-        tactic each of its sentences carries. What scoring and training both read."""
+        tactic each of its sentences carries. A message or clause of more than ``WINDOW``
+        tokens is read only as its windows. What scoring and training both read."""
         P = self.probabilities(texts, tokens)
-        parts: list[str] = []
+        units: list[list[str]] = []
         owner: list[int] = []
         for k, text in enumerate(texts):
+            toks = TOKEN.findall(text) if tokens is None else tokens[k]
             pieces = [c for c in _CLAUSE.split(text) if c.strip()]
-            if len(pieces) > 1:
-                parts.extend(pieces)
-                owner.extend([k] * len(pieces))
-        if parts:
-            np.maximum.at(P, np.asarray(owner), self.probabilities(parts))
+            if len(pieces) < 2 and len(toks) <= WINDOW:
+                continue
+            if len(toks) > WINDOW:
+                P[k] = 0.0  # the whole is too long to read as one: its units decide
+            for piece in pieces:
+                for unit in windows(TOKEN.findall(piece)):
+                    units.append(unit)
+                    owner.append(k)
+        if units:
+            found = self.probabilities([" ".join(u) for u in units], units)
+            np.maximum.at(P, np.asarray(owner), found)
         return P
 
     def evidence(self, norm: NormalizedText, group: str, top: int = 3) -> tuple[Gram, ...]:
@@ -256,12 +284,18 @@ class LexicalModel:
             return ()
         scale = 1.0 / np.sqrt(len(ids))
         pieces: list[tuple[float, int, int, str]] = []
-        for token, start, end in tokens:
-            mine = list(self.featurizer.word(token))
-            pieces.append((float(self.weights[mine, j].sum()) * scale, start, end, token))
+        seen: set[str] = set()
+        for token, start, end in tokens:  # a word said again is quoted where it came first
+            if token not in seen:
+                seen.add(token)
+                mine = list(self.featurizer.word(token))
+                pieces.append((float(self.weights[mine, j].sum()) * scale, start, end, token))
         for (a, start, _), (b, _, end) in pairwise(tokens):
-            bucket = self.featurizer.pair(a, b)
-            pieces.append((float(self.weights[bucket, j]) * scale, start, end, f"{a} {b}"))
+            if f"{a} {b}" not in seen:
+                seen.add(f"{a} {b}")
+                bucket = self.featurizer.pair(a, b)
+                pieces.append((float(self.weights[bucket, j]) * scale, start, end,
+                               f"{a} {b}"))
         out: list[Gram] = []
         for weight, start, end, _ in sorted(pieces, key=lambda p: -p[0])[:top]:
             if weight <= 0:

@@ -133,8 +133,11 @@ class Monitor:
         if not isinstance(conversation_id, str) or not conversation_id:
             raise TypeError(f"conversation_id must be a non-empty str, got "
                             f"{type(conversation_id).__name__}")
-        one = coerce_conversation([message], self.input_limits,
-                                  f"conversation {conversation_id!r}")  # before any change
+        with self._lock:
+            known = self._open.get(conversation_id)
+            number = known.state.n if known is not None else 0
+        one = coerce_conversation([message], self.input_limits,  # checked before any change
+                                  f"conversation {conversation_id!r}", number_from=number)
         with self._lock:
             now = self._clock()
             self._evict(now)
