@@ -36,6 +36,11 @@ class _BinaryLogitMixin:
 
     classes_: np.ndarray
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.classifier_tags.multi_class = False  # scikit-learn's checks: binary only
+        return tags
+
     def decision_function(self, X: Any) -> np.ndarray:
         raise NotImplementedError
 
@@ -44,8 +49,19 @@ class _BinaryLogitMixin:
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
-        out: np.ndarray = self.classes_[(self.decision_function(X) >= 0).astype(int)]
+        positive = self.decision_function(X) >= 0  # checks it is fitted first
+        out: np.ndarray = self.classes_[positive.astype(int)]
         return out
+
+
+def _binary_targets(estimator: Any, y: np.ndarray) -> np.ndarray:
+    """Set ``classes_``; the index of each target in it. Refuses other than two classes."""
+    check_classification_targets(y)
+    estimator.classes_, y_index = np.unique(y, return_inverse=True)
+    if len(estimator.classes_) != 2:
+        raise ValueError(f"Only binary classification is supported; got "
+                         f"{len(estimator.classes_)} classes")
+    return np.asarray(y_index)
 
 
 class SignConstrainedLogisticRegression(
@@ -68,12 +84,12 @@ class SignConstrainedLogisticRegression(
         from scipy.special import expit
 
         X, y = validate_data(self, X, y)
-        check_classification_targets(y)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
-        if len(self.classes_) != 2:
-            raise ValueError(f"binary only; got {len(self.classes_)} classes")
+        y_index = _binary_targets(self, y)
         n, d = X.shape
         sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if sw.shape != (n,) or not np.all(np.isfinite(sw)) or np.any(sw < 0) or sw.sum() <= 0:
+            raise ValueError("sample_weight must hold one finite, non-negative weight per row, "
+                             "and not all zero")
         # Balanced: each class weighs as much in total (sample weights counted, as
         # scikit-learn computes it).
         totals = np.bincount(y_index, weights=sw)
@@ -127,11 +143,7 @@ class CalibratedLogisticRegression(
         from sklearn.model_selection import StratifiedKFold
 
         X, y = validate_data(self, X, y)
-        check_classification_targets(y)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
-        if len(self.classes_) != 2:
-            raise ValueError(f"CalibratedLogisticRegression is binary; got "
-                             f"{len(self.classes_)} classes")
+        y_index = _binary_targets(self, y)
         smallest = int(np.bincount(y_index).min())
         folds = min(self.folds, smallest)
         if folds < 2:
