@@ -250,7 +250,12 @@ def _scored(scorer: Any, batch: list[Item], skips: _Skips) -> list[tuple[Item, A
     try:
         results = scorer.score_many([conv for _, _, conv, _ in batch])
         return list(zip(batch, results, strict=True))
-    except Exception:  # a library bug must not cost the other lines
+    except MemoryError:
+        raise
+    except Exception as batch_error:  # a library bug must not cost the other lines
+        print(f"scoring lines {batch[0][0]}-{batch[-1][0]} together failed "
+              f"({type(batch_error).__name__}: {batch_error}); scoring them one by one; "
+              f"please report this", file=sys.stderr)
         out = []
         for item in batch:
             try:
@@ -299,32 +304,34 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.state and Path(args.state).is_file():
         monitor.loads(Path(args.state).read_text(encoding="utf-8"))
     skips = _Skips(args.max_bad)
-    with _open_in(args.input) as fh, _open_out(args.output, args.force, args.input) as out:
-        for lineno, line in _lines(fh, args.encoding, skips):
-            if not line.strip():
-                continue
-            try:
+    try:
+        with _open_in(args.input) as fh, _open_out(args.output, args.force, args.input) as out:
+            for lineno, line in _lines(fh, args.encoding, skips):
+                if not line.strip():
+                    continue
                 try:
-                    raw = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"not JSON ({err.msg})") from None
-                if not isinstance(raw, dict) or not isinstance(raw.get("conversation_id"), str):
-                    raise ValueError("expected an object with 'conversation_id' (a string) and "
-                                     "'text'")
-                cid = raw["conversation_id"]
-                message = {k: v for k, v in raw.items() if k != "conversation_id"}
-                update = monitor.update(cid, message)
-            except (ValueError, TypeError, RecursionError) as err:
-                skips.skip(lineno, str(err) or type(err).__name__)
-                continue
-            if update.alerts or args.all:
-                row = {"conversation_id": cid, "message_index": update.message_index,
-                       "line": lineno, "alerts": [a.to_dict() for a in update.alerts],
-                       "scores": dict(update.result.scores), "level": update.result.level}
-                out.write(_json(row) + "\n")
-                out.flush()
-    if args.state:
-        Path(args.state).write_text(monitor.dumps(), encoding="utf-8")
+                    try:
+                        raw = json.loads(line)
+                    except json.JSONDecodeError as err:
+                        raise ValueError(f"not JSON ({err.msg})") from None
+                    if not isinstance(raw, dict) or not isinstance(raw.get("conversation_id"), str):
+                        raise ValueError("expected an object with 'conversation_id' (a string) and "
+                                         "'text'")
+                    cid = raw["conversation_id"]
+                    message = {k: v for k, v in raw.items() if k != "conversation_id"}
+                    update = monitor.update(cid, message)
+                except (ValueError, TypeError, RecursionError) as err:
+                    skips.skip(lineno, str(err) or type(err).__name__)
+                    continue
+                if update.alerts or args.all:
+                    row = {"conversation_id": cid, "message_index": update.message_index,
+                           "line": lineno, "alerts": [a.to_dict() for a in update.alerts],
+                           "scores": dict(update.result.scores), "level": update.result.level}
+                    out.write(_json(row) + "\n")
+                    out.flush()
+    finally:  # open conversations survive an interrupt or an unreadable line
+        if args.state:
+            Path(args.state).write_text(monitor.dumps(), encoding="utf-8")
     return skips.summary()
 
 

@@ -93,6 +93,9 @@ class SignConstrainedLogisticRegression(
         # Balanced: each class weighs as much in total (sample weights counted, as
         # scikit-learn computes it).
         totals = np.bincount(y_index, weights=sw)
+        if not np.all(totals > 0):
+            raise ValueError("sample_weight gives one class no weight at all: each class "
+                             "needs some weight to be learned")
         weights = sw * (sw.sum() / (2.0 * totals))[y_index]
         sign = 2.0 * y_index - 1.0
 

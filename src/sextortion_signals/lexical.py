@@ -8,8 +8,9 @@ never on our own rules, and its probabilities become features of the conversatio
 Its evidence in an explanation is the words and word pairs that pushed it most.
 
 A text's distinct words and distinct word pairs bring their features once each, scaled by
-``1 / sqrt(number of features)``: saying a word again adds nothing, so repeating a text
-(copypasta, "lol lol lol") cannot raise its score. Its score is a sum over words and
+``1 / sqrt(number of features)``: saying a word again adds nothing, so a text said ten
+or a thousand times (copypasta, "lol lol lol") scores as if said twice (only the pair
+joining two copies is new). Its score is a sum over words and
 pairs: each word's buckets are kept per word (bounded), and a batch is scored with one
 gather and one ``np.add.reduceat``. Hashing is ``zlib.crc32``: the same buckets in every
 process, with no dependency.

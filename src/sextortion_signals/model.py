@@ -24,7 +24,9 @@ from .lexical import LexicalModel
 from .rules.registry import groups
 
 FORMAT = "sextortion-signals/model"
-FORMAT_VERSION = 2
+# 3: learned evidence counts distinct words and pairs, and reads long clauses in windows;
+# a format-2 model's lexical weights were fit to repeated counts and whole messages.
+FORMAT_VERSION = 3
 LABELS = ("grooming", "sextortion")
 MODEL_FILE = "model.json"
 MAX_MODEL_BYTES = 64 * 1024 * 1024
