@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sextortion_signals import cli
+from sextortion_signals import score as ss_score
 from sextortion_signals.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -275,9 +276,12 @@ def test_wheel_ships_the_model_and_scores_from_any_directory(tmp_path: Path) -> 
                     "--target", str(site), str(wheel)], check=True, capture_output=True)
     code = ("import sextortion_signals as ss, pathlib; "
             f"assert str(pathlib.Path(ss.__file__)).startswith({str(site)!r}), ss.__file__; "
-            "r = ss.score('send 100$ or i post your pics to your family'); "
-            "print(r.labels)")
+            "r = ss.score(['i have your pics', 'send 100$ or i post them to your family']); "
+            "print(r.labels, r.scores['sextortion'])")
     env = {**os.environ, "PYTHONPATH": str(site)}
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=True)
-    assert "sextortion" in proc.stdout
+    labels, probability = proc.stdout.rsplit(" ", 1)
+    here = ss_score(["i have your pics", "send 100$ or i post them to your family"])
+    assert "sextortion" in labels and float(probability) == pytest.approx(
+        here.scores["sextortion"], abs=1e-12)  # the wheel's model is the repository's
