@@ -140,8 +140,14 @@ def test_interrupt_exits_130_without_a_traceback_and_keeps_the_state(tmp_path: P
     line = {"conversation_id": "c", "sender": "x", "text": THREAT}
     proc.stdin.write((json.dumps(line) + "\n").encode())
     proc.stdin.flush()
-    update = proc.stdout.readline()  # --all: one line per message, then it waits for more
-    assert json.loads(update)["conversation_id"] == "c"
+    lines: list[bytes] = []  # --all: one line per message, then it waits for more
+    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()),
+                              daemon=True)
+    reader.start()
+    reader.join(120)  # a CLI that never answers fails the test instead of hanging it
+    if not lines:
+        proc.kill()
+    assert lines and json.loads(lines[0])["conversation_id"] == "c"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == cli.EXIT_INTERRUPTED

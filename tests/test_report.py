@@ -172,8 +172,9 @@ def test_attacker_markup_is_inert(html: str, page: Page) -> None:
     assert "{{ 7*7 }}" in shown[3] and "49" not in shown[3]
     senders = [text(e) for e in page.inside(section, "span", "sender")]
     assert senders[0] == IMG and senders[3] == LINK
-    for attack in ATTACKS:
-        assert attack not in html.replace("{{ 7*7 }}", "")
+    for attack in ATTACKS:  # the template-syntax attack is shown as text, checked above
+        if attack != "{{ 7*7 }}":
+            assert attack not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 

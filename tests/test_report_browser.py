@@ -106,10 +106,10 @@ def test_report_in_chromium(tmp_path: Path) -> None:
             assert page.evaluate(FOCUS_JS)["href"] == queue[1]
             page.keyboard.press("Shift+Tab")
             page.keyboard.press("Enter")  # follow the first queue link
-            page.wait_for_timeout(100)
-            assert page.evaluate("location.hash") == queue[0]
-            assert page.locator(queue[0]).evaluate(
-                "e => e.getBoundingClientRect().top") < 50
+            # waits (10 s at most) until the link was followed and its section is on top
+            page.wait_for_function(
+                "h => location.hash === h && document.querySelector(h)"
+                ".getBoundingClientRect().top < 50", arg=queue[0], timeout=10_000)
             page.keyboard.press("Tab")  # focus continues inside the conversation
             inside = page.evaluate(
                 "() => document.activeElement.closest('section.conv')?.id")

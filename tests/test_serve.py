@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -321,17 +322,22 @@ def test_run_with_workers_hands_an_app_factory_to_uvicorn(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    calls: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    seen: list[tuple[Any, dict[str, Any], int]] = []
+
+    def fake_run(app: Any, **kw: Any) -> None:  # what a worker process would build
+        with TestClient(serve.app_from_env()) as c:
+            r = c.post("/score", json={"conversations": [{"messages": BENIGN}] * 10})
+        seen.append((app, kw, r.status_code))
+        assert "limit of 9" in r.json()["detail"]
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
     for name in (serve.ENV_MODEL, serve.ENV_MAX_BATCH, serve.ENV_MAX_BODY_BYTES):
-        monkeypatch.setenv(name, "")  # run() sets them; monkeypatch restores them after
+        monkeypatch.setenv(name, "before")
     serve.run(workers=2, max_batch=9)
-    (app, kw), = calls
-    assert app == "sextortion_signals.serve:app_from_env"
+    (app, kw, status), = seen
+    assert app == "sextortion_signals.serve:app_from_env" and status == 422
     assert kw["factory"] is True and kw["workers"] == 2 and kw["host"] == "127.0.0.1"
-    with TestClient(serve.app_from_env()) as c:
-        r = c.post("/score", json={"conversations": [{"messages": BENIGN}] * 10})
-    assert r.status_code == 422 and "limit of 9" in r.json()["detail"]
+    assert os.environ[serve.ENV_MAX_BATCH] == "before"  # the caller's environment is back
     with pytest.raises(ss.InvalidInputError):
         serve.run(workers=0)
 

@@ -480,18 +480,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 
+    def lines_read(p: argparse.ArgumentParser) -> None:
+        """How input lines are decoded and how many bad ones a run may skip."""
+        p.add_argument("--encoding", default="utf-8",
+                       help="input encoding (default: utf-8, with or without a BOM)")
+        p.add_argument("--max-bad", type=int, default=0, metavar="N",
+                       help="exit 0 even if up to N lines are skipped (default: 0)")
+
     def reading(p: argparse.ArgumentParser, force_help: str = "overwrite the output file") -> None:
         p.add_argument("input", nargs="?", default="-", help="input file, or - for stdin")
         p.add_argument("-o", "--output", help="output file (default: stdout)")
         p.add_argument("--model", help="model directory (default: the shipped model)")
         p.add_argument("--format", choices=("jsonl", "text"), default="jsonl",
                        help="input format (default: jsonl)")
-        p.add_argument("--encoding", default="utf-8",
-                       help="input encoding (default: utf-8, with or without a BOM)")
+        lines_read(p)
         p.add_argument("--strict", action="store_true",
                        help="stop at the first bad line (after writing the lines before it)")
-        p.add_argument("--max-bad", type=int, default=0, metavar="N",
-                       help="exit 0 even if up to N lines are skipped (default: 0)")
         p.add_argument("--batch-size", type=int, default=256)
         p.add_argument("--locale", help="language and region of explanations and guidance, "
                                         "e.g. en-GB, fr-FR (default: from the conversation)")
@@ -528,13 +532,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", nargs="?", default="-", help="input file, or - for stdin")
     p.add_argument("-o", "--output", help="output file (default: stdout)")
     p.add_argument("--model", help="model directory (default: the shipped model)")
-    p.add_argument("--encoding", default="utf-8",
-                   help="input encoding (default: utf-8, with or without a BOM)")
-    p.add_argument("--max-bad", type=int, default=0, metavar="N",
-                   help="exit 0 even if up to N lines are skipped (default: 0)")
+    lines_read(p)
     p.add_argument("--all", action="store_true", help="write every update, not only alerts")
     p.add_argument("--state", help="JSON file to restore open conversations from and save "
-                                   "them to at the end")
+                                   "them to when the run ends (interrupted or not)")
     p.add_argument("--force", action="store_true", help="overwrite the output file")
     p.set_defaults(func=cmd_watch)
 

@@ -11,8 +11,8 @@ column and keep their original row order within it (or ``order``'s, ties broken 
 order).
 
 Output: one row per conversation with the columns ``<conversation>``, ``n_messages`` (its
-rows that were scored; like ``score_many``, the core keeps the last 2,000 messages of a
-longer conversation and says so in the explanation's ``warnings``),
+rows; like ``score_many``, the core scores the last 2,000 messages of a longer
+conversation and says so in the explanation's ``warnings``),
 ``score_<label>`` per model label (``score_grooming``, ``score_sextortion``), ``labels``
 (alerting labels, comma-separated, ``""`` when none), ``level``, ``signals`` (distinct
 signal names that fired, sorted, comma-separated) and, with ``contributions=True``,

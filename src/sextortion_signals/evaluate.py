@@ -4,7 +4,7 @@ early warning; overall, per language and per category."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,15 +134,21 @@ def early_warning_delays(scorer: Scorer, scored: Sequence[Scored], label: str) -
     return delays
 
 
+def all_delays(scorer: Scorer, scored: Sequence[Scored]) -> dict[str, list[int]]:
+    """``early_warning_delays`` per label (the costly part of a report: computed once)."""
+    return {label: early_warning_delays(scorer, scored, label) for label in scorer.model.labels}
+
+
 def evaluate(model: Model, items: Iterable[Labelled], *, progress: bool = False,
              early_warning: bool = True) -> dict[str, Any]:
     scorer = Scorer(model)
-    return report_scored(scorer, score_labelled(scorer, items, progress=progress),
-                         early_warning)
+    scored = score_labelled(scorer, items, progress=progress)
+    return report_scored(scorer, scored, all_delays(scorer, scored) if early_warning else None)
 
 
 def report_scored(scorer: Scorer, scored: Sequence[Scored],
-                  early_warning: bool = True) -> dict[str, Any]:
+                  delays: Mapping[str, Sequence[int]] | None = None) -> dict[str, Any]:
+    """Metrics of scored items; ``delays``: ``all_delays`` (no early warning without)."""
     model = scorer.model
     report: dict[str, Any] = {"n": len(scored), "labels": {}}
     groups: dict[str, dict[str, list[Scored]]] = {"lang": {}, "category": {}}
@@ -159,12 +165,11 @@ def report_scored(scorer: Scorer, scored: Sequence[Scored],
                 g: label_metrics(np.array([s.item.labels[label] for s in ss]),
                                  np.array([s.probs[label] for s in ss]), head.alert)
                 for g, ss in sorted(by.items())}
-        if early_warning:
-            delays = early_warning_delays(scorer, scored, label)
-            if delays:
-                entry["early_warning"] = {"n": len(delays),
-                                          "median_delay": float(statistics.median(delays)),
-                                          "mean_delay": float(statistics.fmean(delays))}
+        found = delays.get(label) if delays is not None else None
+        if found:
+            entry["early_warning"] = {"n": len(found),
+                                      "median_delay": float(statistics.median(found)),
+                                      "mean_delay": float(statistics.fmean(found))}
         report["labels"][label] = entry
     return report
 
@@ -234,7 +239,8 @@ def evaluate_sources(model_path: str | None, sources: Sequence[str], *,
         items = list(read_labelled(src))
         scorer = Scorer(model)
         scored = score_labelled(scorer, items, progress=show)
-        report = report_scored(scorer, scored, early_warning)
+        delays = all_delays(scorer, scored) if early_warning or plots else None
+        report = report_scored(scorer, scored, delays if early_warning else None)
         if perturb:
             report["robustness"] = robustness(model, items)
         if fitted is not None:
@@ -242,7 +248,7 @@ def evaluate_sources(model_path: str | None, sources: Sequence[str], *,
         if plots:
             from .plots import plot_source
 
-            report["plots"] = plot_source(scorer, scored, src, plots)
+            report["plots"] = plot_source(scorer, scored, src, plots, delays)
         reports["sources"][src] = report
     return reports
 

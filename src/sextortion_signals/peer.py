@@ -15,7 +15,9 @@ from .model import LABELS
 
 
 def conversation_text(item: Labelled) -> str:
-    return "\n".join(str(m.get("text", "")) for m in item.messages if isinstance(m, dict))
+    """The messages' text, one per line (a message is a mapping with ``text`` or a str)."""
+    return "\n".join(m if isinstance(m, str) else str(m.get("text", ""))
+                     for m in item.messages)
 
 
 class TfidfPeer:

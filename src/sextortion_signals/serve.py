@@ -499,9 +499,10 @@ def create_app(model: Model | str | os.PathLike[str] | None = None, *,
         locale: Annotated[str | None, Query(description="locale of the guidance")] = None,
     ) -> Response:
         _check_locale(locale)
-        # The library's checks, before the conversation's state moves.
-        _coerce([message], limits, f"conversation {conversation_id!r}")
-        update = monitor.update(conversation_id, message.model_dump(exclude_none=True))
+        try:  # the monitor checks the message before the conversation's state moves
+            update = monitor.update(conversation_id, message.model_dump(exclude_none=True))
+        except (InvalidInputError, TypeError) as err:
+            raise _unprocessable(err) from None
         return JSONResponse({
             "conversation_id": update.conversation_id,
             "message_index": update.message_index,
@@ -555,8 +556,18 @@ def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
         uvicorn.run(create_app(model, max_batch=max_batch, max_body_bytes=max_body_bytes),
                     **options)
         return
-    os.environ[ENV_MODEL] = str(Path(model_path)) if model_path is not None else ""
-    os.environ[ENV_MAX_BATCH] = str(max_batch)
-    os.environ[ENV_MAX_BODY_BYTES] = str(max_body_bytes)
-    uvicorn.run("sextortion_signals.serve:app_from_env", factory=True, workers=workers,
-                **options)
+    # The worker processes read their settings from the environment; the caller's own
+    # environment is given back afterwards.
+    settings = {ENV_MODEL: str(Path(model_path)) if model_path is not None else "",
+                ENV_MAX_BATCH: str(max_batch), ENV_MAX_BODY_BYTES: str(max_body_bytes)}
+    saved = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        uvicorn.run("sextortion_signals.serve:app_from_env", factory=True, workers=workers,
+                    **options)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -10,7 +10,3 @@ import re
 TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[@€$][a-z0-9]*"
                    r"|[\U0001F300-\U0001FAFF\u2300-\u23FF\u2600-\u27BF\u2B00-\u2BFF]")
 
-
-def tokens(text: str) -> list[str]:
-    """The tokens of a normalised text, in order."""
-    return TOKEN.findall(text)
