@@ -149,10 +149,7 @@ def _cached_scorer(ref: str) -> Scorer:
     """This process's Scorer for a model file (``_DEFAULT_REF``: the shipped model), loaded
     on first use and again only if the file changed."""
     stamp = _stamp(ref)
-    entry = _SCORERS.get(ref)
-    if entry is not None and entry[0] == stamp:
-        return entry[1]
-    with _LOCK:
+    with _LOCK:  # once per partition: no read of the shared cache outside the lock
         entry = _SCORERS.get(ref)
         if entry is None or entry[0] != stamp:
             entry = (stamp, Scorer(load_model(_target(ref))))
@@ -428,15 +425,19 @@ def _no_scorer() -> Scorer:
     raise AssertionError("an empty frame needs no scorer")
 
 
-_LABELS: dict[tuple[str, tuple[int, int] | None], tuple[str, ...]] = {}
+# One entry per model reference (a changed file replaces its entry), under ``_LOCK``.
+_LABELS: dict[str, tuple[tuple[int, int] | None, tuple[str, ...]]] = {}
 
 
 def _dask_labels(ref: str) -> tuple[str, ...]:
     """The model's labels, read on the client for ``meta`` (the model file, not spaCy)."""
-    key = (ref, _stamp(ref))
-    if key not in _LABELS:
-        _LABELS[key] = load_model(_target(ref)).labels
-    return _LABELS[key]
+    stamp = _stamp(ref)
+    with _LOCK:
+        entry = _LABELS.get(ref)
+        if entry is None or entry[0] != stamp:
+            entry = (stamp, load_model(_target(ref)).labels)
+            _LABELS[ref] = entry
+        return entry[1]
 
 
 def _needed(spec: _Spec) -> list[str]:
